@@ -1,0 +1,60 @@
+"""Alembic's environment: Alembic's own template, with the URL, the metadata and the
+migrators' lock taken from the chat_backend package (where that logic is tested)."""
+
+from logging.config import fileConfig
+
+from alembic import context
+from alembic.script import ScriptDirectory
+from sqlalchemy.exc import DBAPIError
+
+from chat_backend.config import exit_with_problems, settings_or_exit
+from chat_backend.migration_runtime import (
+    CONTEXT_OPTIONS,
+    connection_for,
+    failure_message,
+    migration_lock,
+)
+from chat_backend.models import metadata
+
+config = context.config
+
+if config.config_file_name is not None:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+target_metadata = metadata
+settings = settings_or_exit()
+
+
+def run_migrations_offline() -> None:
+    """Write the SQL to stdout (`alembic upgrade head --sql`) instead of running it."""
+    context.configure(
+        url=settings.url,
+        target_metadata=target_metadata,
+        literal_binds=True,
+        dialect_opts={"paramstyle": "named"},
+        **CONTEXT_OPTIONS,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    """Migrate the database, one transaction per revision, holding the migrators' lock."""
+    handed_in = config.attributes.get("connection")
+    with (
+        connection_for(handed_in, settings) as connection,
+        migration_lock(connection, settings),
+    ):
+        context.configure(connection=connection, target_metadata=target_metadata, **CONTEXT_OPTIONS)
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+        except DBAPIError as error:
+            script = ScriptDirectory.from_config(config)
+            exit_with_problems([failure_message(connection, script, error)])
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,1 @@
+"""Users and AI chats on PostgreSQL, with the schema versioned by Alembic."""

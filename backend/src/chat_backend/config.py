@@ -1,0 +1,157 @@
+"""Settings: where the database is and how the app behaves, from the environment.
+
+One class, read from environment variables and an optional `.env` file. The database URL is
+built from parts with `sqlalchemy.URL.create`, so any character in a password works, or is
+taken whole from `DATABASE_URL`, which wins when set.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Literal, NoReturn
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+AppEnv = Literal["development", "test", "production"]
+
+# The dev defaults of compose.yaml and .env.example: fine on a laptop, refused in production.
+PLACEHOLDER_PASSWORDS = frozenset(
+    {"", "postgres", "password", "changeme", "change-me", "chat-dev-password"}
+)
+
+# How to fix each setting, by environment variable; shown beside the problem.
+FIXES = {
+    "POSTGRES_HOST": "set it to the database host name, e.g. localhost",
+    "POSTGRES_PORT": "set it to a TCP port number from 1 to 65535, e.g. 5432",
+    "POSTGRES_USER": "set it to the database role name, e.g. chat",
+    "POSTGRES_PASSWORD": "set it to the database role's password",
+    "POSTGRES_DB": "set it to the database name, e.g. chat",
+    "DATABASE_URL": "set it to postgresql://USER:PASSWORD@HOST:PORT/DB, or unset it",
+    "APP_ENV": "set it to one of: development, test, production",
+    "MIGRATION_LOCK_TIMEOUT_MS": "set it to a whole number of milliseconds, e.g. 5000",
+    "MIGRATION_STATEMENT_TIMEOUT_MS": "set it to a whole number of milliseconds, e.g. 600000",
+}
+
+
+class ConfigError(Exception):
+    """The environment holds missing or invalid settings; one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class Settings(BaseSettings):
+    """Every setting of the backend and its migrations."""
+
+    model_config = SettingsConfigDict(
+        # From backend/ (the Alembic commands) and from the repository root alike.
+        env_file=(".env", "../.env"),
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    app_env: AppEnv = "development"
+
+    # Database, in parts. The default host serves commands run on the developer's machine;
+    # compose.yaml sets POSTGRES_HOST=db and POSTGRES_PORT=5432 for the containers.
+    postgres_host: str = Field(default="localhost", min_length=1)
+    postgres_port: int = Field(default=5432, ge=1, le=65535)
+    postgres_user: str = Field(default="chat", min_length=1)
+    postgres_password: SecretStr = SecretStr("chat-dev-password")
+    postgres_db: str = Field(default="chat", min_length=1)
+    # ... or whole, winning over the parts.
+    database_url: SecretStr | None = None
+
+    # A migration waits at most this long for a table lock, and runs at most this long per
+    # statement, so that it fails fast instead of freezing the application.
+    migration_lock_timeout_ms: int = Field(default=5_000, ge=0)
+    migration_statement_timeout_ms: int = Field(default=600_000, ge=0)
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _blank_url_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _url_is_postgresql(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_postgres_url(value.get_secret_value())
+        return value
+
+    @model_validator(mode="after")
+    def _production_has_a_real_password(self) -> Settings:
+        if self.app_env == "production" and self.password in PLACEHOLDER_PASSWORDS:
+            field = "DATABASE_URL" if self.database_url else "POSTGRES_PASSWORD"
+            raise ValueError(f"{field}: an empty or placeholder password is refused in production")
+        return self
+
+    @property
+    def password(self) -> str:
+        return self.url.password or ""
+
+    @property
+    def url(self) -> URL:
+        """The database URL, with the password kept out of its string form."""
+        if self.database_url is not None:
+            return parse_postgres_url(self.database_url.get_secret_value())
+        return URL.create(
+            "postgresql+psycopg2",
+            username=self.postgres_user,
+            password=self.postgres_password.get_secret_value(),
+            host=self.postgres_host,
+            port=self.postgres_port,
+            database=self.postgres_db,
+        )
+
+
+def parse_postgres_url(raw: str) -> URL:
+    """Parse a PostgreSQL URL; `postgres://` and driverless forms get the psycopg2 driver."""
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ValueError("not a URL of the form postgresql://USER:PASSWORD@HOST:PORT/DB") from None
+    if url.drivername in {"postgres", "postgresql"}:
+        url = url.set(drivername="postgresql+psycopg2")
+    if url.drivername != "postgresql+psycopg2":
+        raise ValueError(f"the scheme {url.drivername!r} is not postgresql")
+    return url
+
+
+def load_settings() -> Settings:
+    """Read the settings, or raise ConfigError with one line per problem (no values shown)."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigError([_describe(detail) for detail in error.errors()]) from None
+
+
+def settings_or_exit() -> Settings:
+    """For command-line entry points: the settings, or the problems on stderr and exit 2."""
+    try:
+        return load_settings()
+    except ConfigError as error:
+        exit_with_problems(error.problems)
+
+
+def exit_with_problems(problems: list[str]) -> NoReturn:
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _describe(detail: object) -> str:
+    # Built from the field name and pydantic's message only: the input (maybe a password)
+    # is never part of the line.
+    assert isinstance(detail, dict)
+    location = detail.get("loc") or ()
+    message = str(detail.get("msg", "invalid value")).removeprefix("Value error, ")
+    if not location:  # a model-level check names its variable in the message itself
+        return message
+    variable = str(location[0]).upper()
+    return f"{variable}: {message}; {FIXES.get(variable, 'correct it')}"
