@@ -51,7 +51,7 @@ def run_migrations_online() -> None:
                 context.run_migrations()
         except DBAPIError as error:
             script = ScriptDirectory.from_config(config)
-            exit_with_problems([failure_message(connection, script, error)])
+            exit_with_problems([failure_message(connection, script, error)], code=1)
 
 
 if context.is_offline_mode():

@@ -139,10 +139,11 @@ def settings_or_exit() -> Settings:
         exit_with_problems(error.problems)
 
 
-def exit_with_problems(problems: list[str]) -> NoReturn:
+def exit_with_problems(problems: list[str], code: int = 2) -> NoReturn:
+    """Print each problem as one `error:` line on stderr and exit (2: bad settings)."""
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
-    raise SystemExit(2)
+    raise SystemExit(code)
 
 
 def _describe(detail: object) -> str:

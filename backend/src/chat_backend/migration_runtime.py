@@ -35,7 +35,9 @@ CONTEXT_OPTIONS: dict[str, Any] = {
 
 
 @contextmanager
-def connection_for(connectable: Engine | Connection | None, settings: Settings) -> Iterator[Connection]:
+def connection_for(
+    connectable: Engine | Connection | None, settings: Settings
+) -> Iterator[Connection]:
     """The connection to migrate: one handed in by a caller (tests), or a new one."""
     if isinstance(connectable, Connection):
         yield connectable
@@ -61,8 +63,10 @@ def migration_lock(connection: Connection, settings: Settings) -> Iterator[None]
         log.info("Another migrator holds the migration lock; waiting for it to finish.")
         connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": LOCK_KEY})
     connection.execute(
-        text("SELECT set_config('lock_timeout', :lock, false), "
-             "set_config('statement_timeout', :statement, false)"),
+        text(
+            "SELECT set_config('lock_timeout', :lock, false), "
+            "set_config('statement_timeout', :statement, false)"
+        ),
         {
             "lock": f"{settings.migration_lock_timeout_ms}ms",
             "statement": f"{settings.migration_statement_timeout_ms}ms",

@@ -32,7 +32,7 @@ metadata = Base.metadata
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = {"comment": "People who own chats."}
+    __table_args__ = ({"comment": "People who own chats."},)
 
     id: Mapped[int] = mapped_column(primary_key=True, comment="Surrogate key.")
     username: Mapped[str] = mapped_column(

@@ -1,0 +1,88 @@
+"""Fixtures shared by the database tests: a real PostgreSQL server, a template database
+migrated once per session, and a fresh database per test (a clone, or empty)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+
+import pytest
+from alembic import command
+from pytest_alembic.config import Config as PytestAlembicConfig
+from sqlalchemy import URL, Engine, create_engine
+from sqlalchemy.pool import NullPool
+
+from chat_backend.databases import admin_engine, create_database, drop_database
+from tests.alembic_support import ALEMBIC_INI, migration_config
+from tests.postgres_server import database_server
+
+_names = itertools.count()
+
+
+def unique_name(kind: str) -> str:
+    return f"chat_test_{os.getpid()}_{kind}_{next(_names)}"
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[URL]:
+    """Admin URL of the test server (see tests/postgres_server.py for where it comes from)."""
+    with database_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def admin(server_url: URL) -> Iterator[Engine]:
+    engine = admin_engine(server_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(admin: Engine, server_url: URL) -> Iterator[str]:
+    """A database at head, cloned for each test that needs a migrated database."""
+    name = unique_name("template")
+    create_database(admin, name)
+    config = migration_config(server_url.set(database=name))
+    command.upgrade(config, "head")
+    config.attributes["connection"].dispose()
+    yield name
+    drop_database(admin, name)
+
+
+@pytest.fixture
+def database_url(admin: Engine, server_url: URL, migrated_template: str) -> Iterator[URL]:
+    """A fresh database at head, for this test only."""
+    name = unique_name("db")
+    create_database(admin, name, template=migrated_template)
+    yield server_url.set(database=name)
+    drop_database(admin, name)
+
+
+@pytest.fixture
+def empty_database_url(admin: Engine, server_url: URL) -> Iterator[URL]:
+    """A fresh, empty database, for tests whose point is running the migrations."""
+    name = unique_name("empty")
+    create_database(admin, name)
+    yield server_url.set(database=name)
+    drop_database(admin, name)
+
+
+@pytest.fixture
+def engine(database_url: URL) -> Iterator[Engine]:
+    engine = create_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+# pytest-alembic's fixtures: its built-in tests run on an empty database of their own.
+@pytest.fixture
+def alembic_config() -> PytestAlembicConfig:
+    return PytestAlembicConfig(config_options={"file": str(ALEMBIC_INI)})
+
+
+@pytest.fixture
+def alembic_engine(empty_database_url: URL) -> Iterator[Engine]:
+    engine = create_engine(empty_database_url, poolclass=NullPool)
+    yield engine
+    engine.dispose()
