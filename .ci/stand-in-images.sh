@@ -11,7 +11,8 @@ readonly images_dir
 : "${POSTGRES_IMAGE:?is set by .ci/run}" "${PYTHON_IMAGE:?is set by .ci/run}"
 
 work="$(mktemp -d)"
-trap 'rm -rf "${work}"' EXIT
+# --one-file-system: a debootstrap that failed midway can leave /proc or /sys mounted in it.
+trap 'rm -rf --one-file-system "${work}"' EXIT
 
 build_base() {
   if docker image inspect "${base}" >/dev/null 2>&1; then
@@ -36,20 +37,25 @@ inputs_hash() {
 
 # build_image NAME TAG [FILE...]: builds .ci/images/NAME, with the FILEs added to its context.
 build_image() {
-  local name="$1" tag="$2" context="${work}/$1" hash built
+  local name="$1" tag="$2" context="${work}/$1" hash built old_id
   shift 2
   cp -R "${images_dir}/${name}" "${context}"
   if (($# > 0)); then
     cp "$@" "${context}/"
   fi
   hash="$(inputs_hash "${context}")"
-  built="$(docker image inspect --format "{{index .Config.Labels \"${label}\"}}" "${tag}" 2>/dev/null || true)"
-  if [[ "${built}" == "${hash}" ]]; then
+  built="$(docker image inspect --format "{{.Id}} {{index .Config.Labels \"${label}\"}}" "${tag}" 2>/dev/null || true)"
+  if [[ "${built#* }" == "${hash}" ]]; then
     echo "${tag} is up to date"
     return
   fi
   # The legacy builder is all these Dockerfiles need, and all engine 20.10 has without buildx.
   DOCKER_BUILDKIT=0 docker build --label "${label}=${hash}" --tag "${tag}" "${context}"
+  old_id="${built%% *}"
+  if [[ -n "${old_id}" && "${old_id}" != "$(docker image inspect --format '{{.Id}}' "${tag}")" ]]; then
+    # Fails, harmlessly, while a container or another image still uses the old one.
+    docker image rm "${old_id}" >/dev/null 2>&1 || true
+  fi
 }
 
 build_base

@@ -22,14 +22,6 @@ file_env() {
   unset "${file_var}"
 }
 
-load_env() {
-  file_env POSTGRES_PASSWORD
-  file_env POSTGRES_USER postgres
-  file_env POSTGRES_DB "${POSTGRES_USER}"
-  file_env POSTGRES_INITDB_ARGS
-  : "${POSTGRES_HOST_AUTH_METHOD:=scram-sha-256}"
-}
-
 require_password() {
   if [[ -n "${POSTGRES_PASSWORD}" || "${POSTGRES_HOST_AUTH_METHOD}" == trust ]]; then
     return
@@ -66,14 +58,10 @@ run_init_files() {
   for f in /docker-entrypoint-initdb.d/*; do
     case "${f}" in
       *.sh)
-        if [[ -x "${f}" ]]; then
-          echo "running ${f}"
-          "${f}"
-        else
-          echo "sourcing ${f}"
-          # shellcheck source=/dev/null
-          . "${f}"
-        fi
+        echo "running ${f}"
+        # Like the official image: executable scripts run, the others are sourced.
+        # shellcheck source=/dev/null
+        if [[ -x "${f}" ]]; then "${f}"; else . "${f}"; fi
         ;;
       *.sql) echo "running ${f}"; sql --dbname "${POSTGRES_DB}" -f "${f}" ;;
       *.sql.gz) echo "running ${f}"; gunzip -c "${f}" | sql --dbname "${POSTGRES_DB}" ;;
@@ -85,7 +73,11 @@ run_init_files() {
 # Init runs against a server no client can reach over TCP, so a healthcheck that connects
 # with -h 127.0.0.1 only passes once the real server is up.
 setup_database() {
-  load_env
+  file_env POSTGRES_PASSWORD
+  file_env POSTGRES_USER postgres
+  file_env POSTGRES_DB "${POSTGRES_USER}"
+  file_env POSTGRES_INITDB_ARGS
+  : "${POSTGRES_HOST_AUTH_METHOD:=scram-sha-256}"
   require_password
   init_cluster
   export PGPASSWORD="${PGPASSWORD:-${POSTGRES_PASSWORD}}"
