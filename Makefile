@@ -10,15 +10,19 @@ MAKEFLAGS += --no-print-directory
 COMPOSE ?= docker compose
 # A one-off container of the migrator image (starts db first, waits for it to be healthy).
 MIGRATOR := $(COMPOSE) run --rm --quiet-pull migrator
-STEPS ?= 1
 
 ##@ Stack
 
 .PHONY: up
 up: ## Build and start db, migrator and backend; wait until healthy and print the URLs
-	@echo "Starting the stack (db → migrator → backend) ..."
-	$(COMPOSE) up --build --wait
-	@scripts/print-urls.sh
+	@echo "Building the backend image and starting db → migrator → backend (the first run downloads images; later ones take seconds) ..."
+	@$(COMPOSE) up --build --wait || { echo "up: the stack did not come up healthy; \`make doctor\` checks this machine and \`make logs\` shows why" >&2; exit 1; }
+	@COMPOSE='$(COMPOSE)' scripts/print-urls.sh
+
+.PHONY: watch
+watch: ## Run the stack and restart the backend when backend/src or a revision changes (Ctrl-C stops watching)
+	@echo "Starting the stack, then watching backend/src and backend/migrations (compose.watch.yaml) ..."
+	$(COMPOSE) --file compose.yaml --file compose.watch.yaml watch
 
 .PHONY: down
 down: ## Stop the stack (the database volume is kept)
@@ -32,6 +36,18 @@ logs: ## Follow the logs (one service: make logs s=backend)
 ps: ## Show the services and their health
 	$(COMPOSE) ps --all
 
+##@ Onboarding
+
+.PHONY: doctor
+doctor: ## Check this machine: Docker, Compose v2, uv, .env, free ports, the volume's PostgreSQL version
+	@command -v uv >/dev/null || { echo "doctor: uv is not installed; install it from https://docs.astral.sh/uv/getting-started/installation/" >&2; exit 1; }
+	@uv run --frozen --quiet --project backend python -m chat_backend.doctor
+
+.PHONY: seed
+seed: ## Add sample data (a demo user with a chat); running it again changes nothing
+	@echo "Adding sample data through a one-off migrator container ..."
+	@$(MIGRATOR) python -m chat_backend.seed
+
 ##@ Database
 
 .PHONY: migrate
@@ -39,9 +55,8 @@ migrate: ## Upgrade the database to the newest revision (head)
 	$(MIGRATOR) alembic upgrade head
 
 .PHONY: rollback
-rollback: ## Undo the newest revisions (STEPS=n, default 1)
-	@[[ "$(STEPS)" =~ ^[1-9][0-9]*$$ ]] || { echo "STEPS must be a whole number of revisions, at least 1: make rollback STEPS=2" >&2; exit 2; }
-	$(MIGRATOR) alembic downgrade -$(STEPS)
+rollback: ## Undo the newest revisions (STEPS=n, default 1); backs up first, and keeps data unless FORCE=1
+	@COMPOSE='$(COMPOSE)' scripts/rollback.sh "$${STEPS:-1}"
 
 .PHONY: current
 current: ## Show the database's revision
@@ -60,11 +75,56 @@ stamp: ## Record a revision as applied without running it (rev=002)
 psql: ## Open psql on the development database
 	$(COMPOSE) exec db sh -c 'exec psql -U "$$POSTGRES_USER" -d "$$POSTGRES_DB"'
 
+##@ Disposable databases
+
+# Each target runs `python -m chat_backend.local_db` inside the stack (scripts/local-db.sh).
+# `name` reaches the scripts through the environment, never pasted into the shell command.
+LOCAL_DB := COMPOSE='$(COMPOSE)' scripts/local-db.sh
+NAME_REQUIRED = $(if $(name),,$(error name is required: make $@ name=before-risky))
+
 .PHONY: reset
-reset: ## Wipe the local database and bring it back empty at head (asks first; FORCE=1 skips)
+reset: ## Empty the local database at head: a clone, in under a second (asks; FORCE=1 skips; HARD=1 recreates the volume)
 	@scripts/confirm-reset.sh
-	$(COMPOSE) down --volumes
-	$(COMPOSE) up --build --wait
+	@COMPOSE='$(COMPOSE)' scripts/reset-db.sh
+
+.PHONY: snapshot
+snapshot: ## Save the local database as a named snapshot: make snapshot name=before-risky
+	$(NAME_REQUIRED)
+	@$(LOCAL_DB) snapshot "$${name}"
+
+.PHONY: restore
+restore: ## Bring a snapshot back, replacing the local database: make restore name=before-risky (asks; FORCE=1 skips)
+	$(NAME_REQUIRED)
+	@scripts/confirm-reset.sh "make restore name=$${name}"
+	@$(LOCAL_DB) restore "$${name}"
+
+.PHONY: snapshots
+snapshots: ## List the snapshots, with their size and when they were taken
+	@$(LOCAL_DB) snapshots
+
+.PHONY: drop-snapshot
+drop-snapshot: ## Delete a snapshot: make drop-snapshot name=before-risky
+	$(NAME_REQUIRED)
+	@$(LOCAL_DB) drop-snapshot "$${name}"
+
+.PHONY: bench
+bench: ## Measure the waits: stack start, reset, clone, migrations, then the API (minutes; own project)
+	cd backend && uv run --frozen python bench/stack_bench.py
+	@if [[ -f backend/bench/api_bench.py ]]; then cd backend && uv run --frozen python bench/api_bench.py; fi
+
+##@ Backups
+
+# pg_dump archives of the local database in backups/ (git-ignored), written and read by the
+# db container's own pg_dump and pg_restore. `file` reaches the script through the environment.
+
+.PHONY: backup
+backup: ## Write a backup of the local database to backups/
+	@COMPOSE='$(COMPOSE)' scripts/backup.sh >/dev/null
+
+.PHONY: restore-backup
+restore-backup: ## Put a backup back: make restore-backup file=backups/NAME.dump (backs up the current state first)
+	$(if $(file),,$(error file is required: make restore-backup file=backups/NAME.dump; ls backups lists them))
+	@COMPOSE='$(COMPOSE)' scripts/restore-backup.sh "$${file}"
 
 ##@ Tests
 
@@ -78,10 +138,42 @@ lint: ## Lint and type-check: ruff, mypy, shellcheck
 test: lint ## Run every test: unit, database (real PostgreSQL) and end-to-end (real Compose)
 	cd backend && uv run --frozen pytest $(args)
 
+##@ Migration gate
+
+# The migration tooling's command line (backend/src/chat_backend/cli.py); the targets below
+# only pass it their arguments.
+MIGRATION_CLI := cd backend && uv run --frozen python -m chat_backend.cli
+
+.PHONY: revision
+revision: ## Write the next numbered revision: make revision m="add email" (auto=1: from the models)
+	$(if $(m),,$(error m is required: make revision m="add email"))
+	$(MIGRATION_CLI) revision --message "$(m)" $(if $(auto),--autogenerate)
+
+.PHONY: merge
+merge: ## Join two heads with the next numbered merge revision (m="..." optional)
+	$(MIGRATION_CLI) merge $(if $(m),--message "$(m)")
+
+.PHONY: sql
+sql: ## Print the offline SQL of an upgrade: make sql from=002 to=head (defaults: base, head)
+	$(MIGRATION_CLI) sql --from "$(or $(from),base)" --to "$(or $(to),head)"
+
+.PHONY: schema
+schema: ## Rewrite db/schema.sql from a throwaway database migrated to head
+	$(MIGRATION_CLI) schema
+
+.PHONY: check
+check: ## Gate new revisions: numbering, one head, squawk, up-down-up, drift, checksums, schema.sql
+	$(MIGRATION_CLI) check
+
 ##@ Help
 
 .PHONY: help
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} \
-		/^##@/ {printf "\n\033[1m%s\033[0m\n", substr($$0, 5)} \
-		/^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@if [[ -t 1 && -z "$${NO_COLOR:-}" ]]; then bold=$$'\e[1m' cyan=$$'\e[36m' plain=$$'\e[0m'; else bold= cyan= plain=; fi; \
+	awk -v bold="$${bold}" -v cyan="$${cyan}" -v plain="$${plain}" 'BEGIN {FS = ":.*## "} \
+		/^##@/ {printf "\n%s%s%s\n", bold, substr($$0, 5), plain} \
+		/^[a-zA-Z_-]+:.*## / {printf "  %s%-16s%s %s\n", cyan, $$1, plain, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: readme
+readme: ## Rewrite the target list in README.md from `make help` (after adding or changing a target)
+	@MAKE='$(MAKE)' scripts/readme-help.sh

@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# Asks before `make reset` wipes the local database volume. FORCE=1 or CI skip the question;
-# without a terminal to ask on, it refuses rather than guess.
+# Asks before a command replaces the local database (`make reset`, `make restore`). FORCE=1 or
+# CI skip the question; without a terminal to ask on, it refuses rather than guess.
+# Usage: scripts/confirm-reset.sh [COMMAND]   (shown in the hint; default: make reset)
 set -euo pipefail
 
+command="${1:-make reset}"
 if [[ "${FORCE:-}" == 1 || -n "${CI:-}" ]]; then
   exit 0
 fi
 if [[ ! -t 0 ]]; then
-  echo "reset: refusing to wipe the database without confirmation; run: make reset FORCE=1" >&2
+  echo "${command#make }: refusing to replace the database without confirmation; run: ${command} FORCE=1" >&2
   exit 1
 fi
-read -r -p "This deletes every row in the local database (volume db-data-pg17). Continue? [y/N] " answer
+what="the local database: every row in it now is lost"
+if [[ "${HARD:-}" == 1 ]]; then
+  what="the database volume: every row and every snapshot in it is lost"
+fi
+read -r -p "This replaces ${what}. Continue? [y/N] " answer
 if [[ "${answer}" != [yY] && "${answer}" != [yY][eE][sS] ]]; then
-  echo "reset: cancelled, nothing was changed" >&2
+  echo "${command#make }: cancelled, nothing was changed" >&2
   exit 1
 fi

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# Prints where the running stack can be reached, with the ports from .env or the defaults.
+# Prints where the running stack can be reached. The addresses come from Compose itself, so
+# ports set in .env, in the environment or in an override file all show as they are.
 set -euo pipefail
 
-if [[ -f .env ]]; then
-  # Only the two port settings are read; the rest of .env is Compose's business.
-  BACKEND_PORT="$(sed -n 's/^BACKEND_PORT=//p' .env | tail -n 1)"
-  POSTGRES_PORT="$(sed -n 's/^POSTGRES_PORT=//p' .env | tail -n 1)"
-fi
-backend="http://127.0.0.1:${BACKEND_PORT:-8000}"
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+read -r -a compose <<< "${COMPOSE:-docker compose}"
+
+backend="http://$("${compose[@]}" port backend 8000)"
+database="$("${compose[@]}" port db 5432)"
 echo
 echo "The stack is up:"
 echo "  API          ${backend}        (docs: ${backend}/docs)"
 echo "  Health       ${backend}/health"
-echo "  PostgreSQL   127.0.0.1:${POSTGRES_PORT:-5432}      (make psql)"
+echo "  PostgreSQL   ${database}      (make psql)"
+echo "Next: make seed (a demo user with a chat), make watch (restart on code changes), make help."

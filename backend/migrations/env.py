@@ -1,5 +1,6 @@
-"""Alembic's environment: Alembic's own template, with the URL, the metadata and the
-migrators' lock taken from the chat_backend package (where that logic is tested)."""
+"""Alembic's environment: Alembic's own template, with the URL, the metadata, the migrators'
+lock and the revision checksums taken from the chat_backend package (where that logic is
+tested)."""
 
 from logging.config import fileConfig
 
@@ -15,6 +16,7 @@ from chat_backend.migration_runtime import (
     migration_lock,
 )
 from chat_backend.models import metadata
+from chat_backend.revision_checksums import record_checksum, warn_about_edited_revisions
 
 config = context.config
 
@@ -45,7 +47,13 @@ def run_migrations_online() -> None:
         connection_for(handed_in, settings) as connection,
         migration_lock(connection, settings),
     ):
-        context.configure(connection=connection, target_metadata=target_metadata, **CONTEXT_OPTIONS)
+        warn_about_edited_revisions(connection, context.script)
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            on_version_apply=record_checksum,
+            **CONTEXT_OPTIONS,
+        )
         try:
             with context.begin_transaction():
                 context.run_migrations()

@@ -8,13 +8,15 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from alembic import command
 from pytest_alembic.config import Config as PytestAlembicConfig
 from sqlalchemy import URL, Engine, create_engine
 from sqlalchemy.pool import NullPool
 
 from chat_backend.databases import admin_engine, create_database, drop_database
-from tests.alembic_support import ALEMBIC_INI, migration_config
+from chat_backend.local_db.cluster import Cluster
+from chat_backend.local_db.target import Target
+from chat_backend.local_db.templates import build_template
+from tests.alembic_support import ALEMBIC_INI
 from tests.postgres_server import database_server
 
 _names = itertools.count()
@@ -39,24 +41,32 @@ def admin(server_url: URL) -> Iterator[Engine]:
 
 
 @pytest.fixture(scope="session")
-def migrated_template(admin: Engine, server_url: URL) -> Iterator[str]:
-    """A database at head, cloned for each test that needs a migrated database."""
+def server(server_url: URL) -> Target:
+    """The test server as chat_backend.local_db addresses it."""
+    return Target.from_url(server_url, app_env="test")
+
+
+@pytest.fixture(scope="session")
+def migrated_template(server: Target) -> Iterator[str]:
+    """A database at head, cloned for each test that needs a migrated database: built and
+    cloned as `make reset` builds and clones its template (chat_backend.local_db)."""
     name = unique_name("template")
-    create_database(admin, name)
-    config = migration_config(server_url.set(database=name))
-    command.upgrade(config, "head")
-    config.attributes["connection"].dispose()
+    with Cluster.session(server) as cluster:
+        build_template(cluster, server, name, ALEMBIC_INI)
     yield name
-    drop_database(admin, name)
+    with Cluster.session(server) as cluster:
+        cluster.drop(name)
 
 
 @pytest.fixture
-def database_url(admin: Engine, server_url: URL, migrated_template: str) -> Iterator[URL]:
+def database_url(server: Target, server_url: URL, migrated_template: str) -> Iterator[URL]:
     """A fresh database at head, for this test only."""
     name = unique_name("db")
-    create_database(admin, name, template=migrated_template)
+    with Cluster.session(server) as cluster:
+        cluster.clone(migrated_template, name)
     yield server_url.set(database=name)
-    drop_database(admin, name)
+    with Cluster.session(server) as cluster:
+        cluster.drop(name)
 
 
 @pytest.fixture

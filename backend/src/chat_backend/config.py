@@ -8,14 +8,18 @@ taken whole from `DATABASE_URL`, which wins when set.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Literal, NoReturn
 
+from dotenv.parser import parse_stream
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 AppEnv = Literal["development", "test", "production"]
+# From backend/ (the Alembic commands) and from the repository root alike.
+ENV_FILES = (".env", "../.env")
 
 # The dev defaults of compose.yaml and .env.example: fine on a laptop, refused in production.
 PLACEHOLDER_PASSWORDS = frozenset(
@@ -33,6 +37,7 @@ FIXES = {
     "APP_ENV": "set it to one of: development, test, production",
     "MIGRATION_LOCK_TIMEOUT_MS": "set it to a whole number of milliseconds, e.g. 5000",
     "MIGRATION_STATEMENT_TIMEOUT_MS": "set it to a whole number of milliseconds, e.g. 600000",
+    "MIGRATION_CONNECT_TIMEOUT_S": "set it to a number of seconds, e.g. 10",
 }
 
 
@@ -48,8 +53,7 @@ class Settings(BaseSettings):
     """Every setting of the backend and its migrations."""
 
     model_config = SettingsConfigDict(
-        # From backend/ (the Alembic commands) and from the repository root alike.
-        env_file=(".env", "../.env"),
+        env_file=ENV_FILES,
         env_file_encoding="utf-8",
         extra="ignore",
         frozen=True,
@@ -71,6 +75,8 @@ class Settings(BaseSettings):
     # statement, so that it fails fast instead of freezing the application.
     migration_lock_timeout_ms: int = Field(default=5_000, ge=0)
     migration_statement_timeout_ms: int = Field(default=600_000, ge=0)
+    # ... and keeps trying this long to reach a database that is not up yet.
+    migration_connect_timeout_s: float = Field(default=10.0, ge=0)
 
     @field_validator("database_url", mode="before")
     @classmethod
@@ -125,6 +131,9 @@ def parse_postgres_url(raw: str) -> URL:
 
 def load_settings() -> Settings:
     """Read the settings, or raise ConfigError with one line per problem (no values shown)."""
+    unreadable = _unreadable_env_lines()
+    if unreadable:
+        raise ConfigError(unreadable)
     try:
         return Settings()
     except ValidationError as error:
@@ -144,6 +153,22 @@ def exit_with_problems(problems: list[str], code: int = 2) -> NoReturn:
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     raise SystemExit(code)
+
+
+def _unreadable_env_lines() -> list[str]:
+    # python-dotenv skips a line it cannot parse with a mere warning, and the setting meant
+    # there silently keeps its default (a dev password, say); Compose refuses such a file too.
+    problems = []
+    for path in map(Path, ENV_FILES):
+        if path.is_file():
+            with path.open(encoding="utf-8") as stream:
+                problems += [
+                    f"{path.resolve()} line {binding.original.line}: not a NAME=value setting; "
+                    "fix it (quote a value that holds spaces, $ or #) or comment it out with #"
+                    for binding in parse_stream(stream)
+                    if binding.error
+                ]
+    return problems
 
 
 def _describe(detail: object) -> str:

@@ -7,7 +7,7 @@ env.py stays close to Alembic's template and calls these; they are tested here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -16,8 +16,11 @@ from alembic.script import Script, ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from chat_backend.config import Settings
+from chat_backend.config import Settings, exit_with_problems
+from chat_backend.connection_retry import DatabaseUnreachableError, connect
 from chat_backend.db import make_engine
+from chat_backend.lock_timeouts import is_lock_timeout, lock_timeout_advice
+from chat_backend.revision_checksums import TABLE as CHECKSUM_TABLE
 
 log = logging.getLogger("alembic.runtime.migration")
 
@@ -25,12 +28,27 @@ log = logging.getLogger("alembic.runtime.migration")
 # fixed name, so it never changes between releases.
 LOCK_KEY = 0x63_68_61_74_2D_6D_69_67  # "chat-mig"
 
+# A killed migrator's statement then stops within a second, instead of running on (holding its
+# table locks and the migrators' lock) until it ends. PostgreSQL 14+; older servers lack the
+# setting, and this selects nothing there.
+CHECK_CLIENT_CONNECTION = text(
+    "SELECT set_config(name, '1s', false) FROM pg_settings "
+    "WHERE name = 'client_connection_check_interval'"
+)
+
+
+def _is_schema_object(name: str | None, type_: str, _parents: Mapping[str, str | None]) -> bool:
+    """The runtime's own bookkeeping table is no model's business (see revision_checksums)."""
+    return not (type_ == "table" and name == CHECKSUM_TABLE)
+
+
 # Options shared by online, offline and autogenerate runs, so `alembic check` judges the
 # same thing the migrations produce.
 CONTEXT_OPTIONS: dict[str, Any] = {
     "compare_type": True,
     "compare_server_default": True,
     "transaction_per_migration": True,
+    "include_name": _is_schema_object,
 }
 
 
@@ -38,13 +56,20 @@ CONTEXT_OPTIONS: dict[str, Any] = {
 def connection_for(
     connectable: Engine | Connection | None, settings: Settings
 ) -> Iterator[Connection]:
-    """The connection to migrate: one handed in by a caller (tests), or a new one."""
+    """The connection to migrate: one handed in by a caller (tests), or a new one.
+
+    A database that stays unreachable (or refuses the login) exits with one line (status 1).
+    """
     if isinstance(connectable, Connection):
         yield connectable
         return
     engine = connectable or make_engine(settings)
     try:
-        with engine.connect() as connection:
+        try:
+            connection = connect(engine, settings)
+        except DatabaseUnreachableError as error:
+            exit_with_problems([str(error)], code=1)
+        with connection:
             yield connection
     finally:
         if connectable is None:
@@ -72,6 +97,7 @@ def migration_lock(connection: Connection, settings: Settings) -> Iterator[None]
             "statement": f"{settings.migration_statement_timeout_ms}ms",
         },
     )
+    connection.execute(CHECK_CLIENT_CONNECTION)
     connection.commit()
     try:
         yield
@@ -92,10 +118,14 @@ def failure_message(connection: Connection, script: ScriptDirectory, error: DBAP
         connection.rollback()
     current = MigrationContext.configure(connection).get_current_revision()
     reason = str(error.orig or error).strip().splitlines()[0]
+    fix = "Fix the revision, then run `make migrate` again."
+    if is_lock_timeout(error):
+        reason += f": {lock_timeout_advice(connection, error.statement)}"
+        fix = "Nothing in the revision needs fixing."
     return (
         f"migration {_next_revision(script, current)} failed: {reason}. "
         f"Its transaction was rolled back; the database stays at revision "
-        f"{current or 'base (empty)'}. Fix the revision, then run `make migrate` again."
+        f"{current or 'base (empty)'}. {fix}"
     )
 
 

@@ -1,0 +1,40 @@
+"""The HTTP API over users and chats: `uvicorn chat_backend.api:app`.
+
+`app` is built on first access, not at import, so importing this package never reads the
+environment or connects; tests call `create_app` with their own settings instead.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+
+from chat_backend.api.application import alembic_ini_path, create_app
+from chat_backend.config import exit_with_problems, settings_or_exit
+from chat_backend.schema_state import load_code_schema
+
+__all__ = ["app", "create_app", "server_app"]
+
+
+def server_app() -> FastAPI:
+    """The app as the server runs it: settings from the environment, or exit 2 with one line
+    per problem."""
+    # uvicorn configures only its own loggers; this shows the app's own lines beside them
+    # (and other libraries' warnings), in uvicorn's format.
+    logging.basicConfig(format="%(levelname)s:     [%(name)s] %(message)s")
+    logging.getLogger("chat_backend").setLevel(logging.INFO)
+    settings = settings_or_exit()
+    try:
+        code = load_code_schema(alembic_ini_path())
+    except ValueError as error:
+        exit_with_problems([str(error)])
+    return create_app(settings, code)
+
+
+def __getattr__(name: str) -> FastAPI:
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    app = server_app()
+    globals()["app"] = app
+    return app

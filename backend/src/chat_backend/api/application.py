@@ -1,0 +1,66 @@
+"""The FastAPI application, built from Settings by a factory (tests build one per database)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio.to_thread
+from fastapi import Depends, FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from chat_backend.api.chats import chat_routes
+from chat_backend.api.errors import ERROR_RESPONSES, install_error_handlers, schema_not_ready
+from chat_backend.api.health import health_routes
+from chat_backend.api.users import user_routes
+from chat_backend.config import Settings
+from chat_backend.db import MAX_OVERFLOW, POOL_SIZE, make_engine
+from chat_backend.schema_state import CodeSchema, SchemaGuard
+
+# One worker thread per database connection: every data request needs one, so more threads
+# would only queue inside the pool (and fail there after its timeout), contending for the GIL.
+THREADS = POOL_SIZE + MAX_OVERFLOW
+
+
+def alembic_ini_path() -> Path:
+    """Where alembic.ini is: `ALEMBIC_CONFIG`, as for the alembic command, else the working
+    directory (the backend directory, or /app in the image)."""
+    return Path(os.environ.get("ALEMBIC_CONFIG") or "alembic.ini")
+
+
+def create_app(settings: Settings, code: CodeSchema) -> FastAPI:
+    """The app over the database of `settings`, guarding it against a schema other than
+    `code`'s head. Nothing connects until the app starts or serves a request."""
+    engine = make_engine(settings)
+    guard = SchemaGuard(engine, code)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
+        await run_in_threadpool(guard.refresh)  # logs the state the server starts in
+        yield
+        engine.dispose()
+
+    async def require_schema_at_head() -> None:
+        # A recent answer costs nothing; only a stale one waits for a query (in a thread).
+        state = guard.recent()
+        if state is None:
+            state = await run_in_threadpool(guard.current)
+        if state.problem is not None:
+            raise schema_not_ready(state.problem)
+
+    app = FastAPI(
+        title="Chat backend",
+        summary="Users and their AI chats, on PostgreSQL.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app, guard)
+    app.include_router(health_routes(guard))
+    for data_routes in (user_routes(engine), chat_routes(engine)):
+        app.include_router(
+            data_routes, dependencies=[Depends(require_schema_at_head)], responses=ERROR_RESPONSES
+        )
+    return app

@@ -1,0 +1,136 @@
+"""The migration tooling's command line: `python -m chat_backend.cli COMMAND`, run from
+backend/ (the Makefile's migration gate targets call it).
+
+Exit status: 0 done, 1 a check failed, 2 it could not run (the reason on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from alembic import command
+from alembic.util import CommandError
+
+from chat_backend.checks.applied import check_applied
+from chat_backend.checks.failure import Failure
+from chat_backend.checks.gate import run_gate
+from chat_backend.checks.schema_dump import write_schema_file
+from chat_backend.config import exit_with_problems, settings_or_exit
+from chat_backend.migration_layout import MigrationLayout
+from chat_backend.revision_files import autogenerate_revision, write_merge, write_revision
+from chat_backend.throwaway_postgres import throwaway_database
+
+Command = Callable[[MigrationLayout, argparse.Namespace], int]
+
+
+def check(layout: MigrationLayout, _args: argparse.Namespace) -> int:
+    failures = run_gate(layout, throwaway_database, _report)
+    if failures:
+        print(f"make check: {len(failures)} problem(s), listed above", file=sys.stderr)
+        return 1
+    print("make check: all passed")
+    return 0
+
+
+def revision(layout: MigrationLayout, args: argparse.Namespace) -> int:
+    if not args.autogenerate:
+        print(f"wrote {write_revision(layout.config(), args.message)}")
+        return 0
+    with throwaway_database() as url:
+        written = autogenerate_revision(layout, args.message, url)
+    if written is None:
+        print("The models match the migrations at head: nothing to autogenerate, no file written.")
+        return 0
+    print(f"wrote {written}")
+    print("Review it: autogenerate misses renames and data changes.")
+    return 0
+
+
+def merge(layout: MigrationLayout, args: argparse.Namespace) -> int:
+    print(f"wrote {write_merge(layout.config(), args.message)}")
+    return 0
+
+
+def schema(layout: MigrationLayout, _args: argparse.Namespace) -> int:
+    with throwaway_database() as url:
+        command.upgrade(layout.config(url), "head")
+        head = layout.script().get_current_head()
+        assert head is not None
+        write_schema_file(layout.schema_sql, url, head)
+    print(f"wrote {layout.schema_sql} (the schema at revision {head})")
+    return 0
+
+
+def sql(layout: MigrationLayout, args: argparse.Namespace) -> int:
+    command.upgrade(layout.config(), f"{args.start}:{args.end}", sql=True)
+    return 0
+
+
+def applied(layout: MigrationLayout, _args: argparse.Namespace) -> int:
+    failures = check_applied(layout, settings_or_exit().url)
+    _report("applied revisions unchanged (checksums)", failures)
+    return 1 if failures else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    run: Command = args.run
+    try:
+        return run(MigrationLayout.at(args.config), args)
+    # What the user can fix: a missing file, no server, an unknown revision, nothing to merge.
+    except (CommandError, FileNotFoundError, RuntimeError, ValueError) as error:
+        exit_with_problems([str(error)])
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m chat_backend.cli", description=__doc__)
+    parser.add_argument("--config", type=Path, default=Path("alembic.ini"), help="alembic.ini")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def add(name: str, run: Command, help_: str) -> argparse.ArgumentParser:
+        subparser = commands.add_parser(name, help=help_, description=help_)
+        subparser.set_defaults(run=run)
+        return subparser
+
+    add(
+        "check",
+        check,
+        "the migration gate, on a throwaway PostgreSQL: numbering, one head, squawk lint, "
+        "stairway, models match migrations, checksums, db/schema.sql",
+    )
+    add_revision = add("revision", revision, "write the next numbered revision")
+    add_revision.add_argument("-m", "--message", required=True)
+    add_revision.add_argument(
+        "--autogenerate",
+        action="store_true",
+        help="fill it from the models' differences to a throwaway database at head",
+    )
+    add_merge = add("merge", merge, "join the heads with the next numbered merge revision")
+    add_merge.add_argument("-m", "--message", default="merge heads")
+    add("schema", schema, "rewrite db/schema.sql from a throwaway database at head")
+    add_sql = add("sql", sql, "print the offline SQL of upgrading from one revision to another")
+    add_sql.add_argument("--from", dest="start", default="base", help="default: base")
+    add_sql.add_argument("--to", dest="end", default="head", help="default: head")
+    add(
+        "applied",
+        applied,
+        "fail if a revision applied to the configured database (POSTGRES_* or DATABASE_URL) "
+        "was edited since",
+    )
+    return parser
+
+
+def _report(name: str, failures: list[Failure]) -> None:
+    # Flushed, so that each error follows its step's line even when both streams are piped.
+    print(f"{'FAIL' if failures else 'ok  '}  {name}", flush=True)
+    for failure in failures:
+        print(f"error: {failure}", file=sys.stderr, flush=True)
+        if failure.details:
+            print(failure.details, file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,173 @@
+"""Whole databases on one PostgreSQL server, through an admin session on its maintenance
+database: clone, drop, swap in a clone, seal as a template, list.
+
+psycopg2 directly, not SQLAlchemy: SQLAlchemy's import alone would take most of a reset's
+half-second budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg2  # type: ignore[import-untyped]
+from psycopg2 import sql
+
+from chat_backend.local_db.guard import RefusedError
+from chat_backend.local_db.target import Target
+
+MAINTENANCE_DATABASE = "postgres"
+PROTECTED_DATABASES = frozenset({MAINTENANCE_DATABASE, "template0", "template1"})
+# One advisory lock for every local-database command on a server (a 64-bit number derived from
+# a fixed name), so two resets or template builds never trip over each other's databases.
+LOCK_KEY = 0x63_68_61_74_2D_6C_64_62  # "chat-ldb"
+# How long a session still connected to a database we close gets to end.
+TERMINATE_TIMEOUT_MS = 5_000
+CONNECT_TIMEOUT_S = 5
+
+
+@dataclass(frozen=True)
+class DatabaseInfo:
+    name: str
+    size_bytes: int
+    comment: str | None
+
+
+class Cluster:
+    """An autocommit admin session on the server's maintenance database, holding the lock."""
+
+    def __init__(self, connection: Any) -> None:
+        self._connection = connection
+
+    @classmethod
+    @contextmanager
+    def session(cls, target: Target) -> Iterator[Cluster]:
+        connection = connect(target, MAINTENANCE_DATABASE)
+        try:
+            connection.autocommit = True
+            cluster = cls(connection)
+            cluster._execute(sql.SQL("SELECT pg_advisory_lock(%s)"), LOCK_KEY)
+            yield cluster
+        finally:
+            connection.close()  # also releases the advisory lock
+
+    def exists(self, name: str) -> bool:
+        return bool(self._rows("SELECT 1 FROM pg_database WHERE datname = %s", name))
+
+    def names(self, prefix: str) -> list[str]:
+        """The databases whose names start with `prefix`, sorted."""
+        rows = self._rows(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, %s) ORDER BY datname",
+            prefix,
+        )
+        return [str(row[0]) for row in rows]
+
+    def describe(self, prefix: str) -> list[DatabaseInfo]:
+        """Name, size on disk and comment of the databases whose names start with `prefix`."""
+        rows = self._rows(
+            "SELECT datname, pg_database_size(oid), shobj_description(oid, 'pg_database') "
+            "FROM pg_database WHERE starts_with(datname, %s) ORDER BY datname",
+            prefix,
+        )
+        return [DatabaseInfo(str(name), int(size), comment) for name, size, comment in rows]
+
+    def create(self, name: str) -> None:
+        self._execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+    def clone(self, source: str, name: str) -> None:
+        """Copy `source`, which nobody may be connected to (a sealed template is safe)."""
+        self._execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(source)
+            )
+        )
+
+    def clone_live(self, source: str, name: str) -> None:
+        """Copy `source` while applications use it: new sessions are refused and open ones
+        ended for the few milliseconds of the copy (they reconnect afterwards)."""
+        self._allow_connections(source, allow=False)
+        try:
+            self._terminate_sessions(source)
+            self.clone(source, name)
+        finally:
+            self._allow_connections(source, allow=True)
+
+    def replace(self, name: str, source: str) -> None:
+        """Make `name` a fresh copy of `source`, ending the sessions connected to the old one.
+
+        The old database goes first: DROP DATABASE forces a checkpoint, which after the copy
+        would have to write out and fsync the copy's ~300 files (most of a second on a slow
+        disk); dropped first, the old database's unwritten pages are simply discarded. The
+        database is missing for the few milliseconds of the copy."""
+        self.drop(name)
+        self.clone(source, name)
+
+    def rename(self, name: str, new_name: str) -> None:
+        self._execute(
+            sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                sql.Identifier(name), sql.Identifier(new_name)
+            )
+        )
+
+    def seal(self, name: str, comment: str) -> None:
+        """Make `name` a template nobody can connect to (so it can always be cloned)."""
+        self._execute(
+            sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false").format(
+                sql.Identifier(name)
+            )
+        )
+        self._execute(sql.SQL("COMMENT ON DATABASE {} IS %s").format(sql.Identifier(name)), comment)
+
+    def drop(self, name: str) -> None:
+        """Drop `name` if it exists, sealed or not, ending the sessions connected to it."""
+        if name in PROTECTED_DATABASES:
+            raise RefusedError(
+                f"refusing to drop {name!r}, one of the server's own databases: set POSTGRES_DB "
+                "to your application's database"
+            )
+        if self._rows("SELECT 1 FROM pg_database WHERE datname = %s AND datistemplate", name):
+            self._execute(
+                sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE false").format(sql.Identifier(name))
+            )
+        self._execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+    def _allow_connections(self, name: str, *, allow: bool) -> None:
+        self._execute(
+            sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS {}").format(
+                sql.Identifier(name), sql.Literal(allow)
+            )
+        )
+
+    def _terminate_sessions(self, name: str) -> None:
+        self._rows(
+            "SELECT pg_terminate_backend(pid, %s) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            TERMINATE_TIMEOUT_MS,
+            name,
+        )
+
+    def _execute(self, statement: sql.Composable, *params: object) -> None:
+        with self._connection.cursor() as cursor:
+            cursor.execute(statement, params or None)
+
+    def _rows(self, query: str, *params: object) -> list[tuple[Any, ...]]:
+        with self._connection.cursor() as cursor:
+            cursor.execute(query, params)
+            return list(cursor.fetchall())
+
+
+def connect(target: Target, database: str) -> Any:
+    """A psycopg2 connection to `database` on the target's server."""
+    return psycopg2.connect(
+        host=target.host,
+        port=target.port,
+        user=target.user,
+        password=target.password,
+        dbname=database,
+        connect_timeout=CONNECT_TIMEOUT_S,
+        application_name="chat-local-db",
+    )

@@ -1,0 +1,178 @@
+"""The database's schema revision against the code's head, and the guard that compares them.
+
+The backend starts only after the migrator, yet it still checks on its own: a rollback, a
+restored backup or a second deployment can leave the database behind (or ahead of) the code.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+log = logging.getLogger(__name__)
+
+# How long data requests trust the last comparison; /health always compares afresh.
+MAX_AGE_S = 2.0
+
+
+@dataclass(frozen=True)
+class CodeSchema:
+    """What the code's migrations know: their head, and every revision on the way to it."""
+
+    head: str
+    revisions: frozenset[str]
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """One comparison: whether the database answered, its revision, and the code's head."""
+
+    reachable: bool
+    revision: str | None
+    code: CodeSchema
+
+    @property
+    def head(self) -> str:
+        return self.code.head
+
+    @property
+    def at_head(self) -> bool:
+        return self.reachable and self.revision == self.code.head
+
+    @property
+    def problem(self) -> str | None:
+        """What keeps the backend from serving data, and the fix; None when nothing does."""
+        if not self.reachable:
+            return (
+                "The database is unreachable: check that it is running (`make ps`) and that "
+                "POSTGRES_HOST and POSTGRES_PORT (or DATABASE_URL) point at it."
+            )
+        if self.at_head:
+            return None
+        if self.revision is not None and self.revision not in self.code.revisions:
+            return (
+                f"The database schema is at revision {self.revision!r}, which this code does not "
+                f"know (its head is {self.head!r}): deploy the code that has it, or run "
+                f"`make rollback` to bring the database back to {self.head!r}."
+            )
+        return (
+            f"The database schema is at revision {self.revision or 'base (empty)'!s} but this "
+            f"code needs revision {self.head!r} (head): run `make migrate`."
+        )
+
+
+def load_code_schema(alembic_ini: Path) -> CodeSchema:
+    """Read the head from the Alembic script directory that `alembic_ini` points at.
+
+    Raises ValueError with a message naming the file and the fix.
+    """
+    if not alembic_ini.is_file():
+        raise ValueError(
+            f"ALEMBIC_CONFIG: no Alembic config at {str(alembic_ini)!r} (from "
+            f"{str(Path.cwd())!r}); run the server from the backend directory or set "
+            "ALEMBIC_CONFIG to the path of alembic.ini"
+        )
+    try:
+        script = ScriptDirectory.from_config(Config(str(alembic_ini)))
+    except CommandError:
+        raise ValueError(
+            f"ALEMBIC_CONFIG: the script_location of {str(alembic_ini)!r} is not a migrations "
+            "directory; point it at the directory holding env.py and versions/"
+        ) from None
+    try:
+        head = script.get_current_head()
+    except CommandError:
+        raise ValueError(
+            f"the migrations have several heads {script.get_heads()!r}: merge them with "
+            "`alembic merge heads`"
+        ) from None
+    if head is None:
+        raise ValueError(f"the migrations of {str(alembic_ini)!r} have no revision")
+    return CodeSchema(head, frozenset(rev.revision for rev in script.walk_revisions()))
+
+
+def database_revision(engine: Engine) -> str | None:
+    """The revision recorded in alembic_version; None for a database never migrated."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+class SchemaGuard:
+    """Compares the database with the code, remembers the answer briefly, and logs each change
+    of state once (not on every request)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        code: CodeSchema,
+        *,
+        max_age_s: float = MAX_AGE_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._engine = engine
+        self._code = code
+        self._max_age_s = max_age_s
+        self._clock = clock
+        self._lock = threading.Lock()
+        # The last comparison and when it started, in one attribute so that a request
+        # reading it without the lock never pairs one comparison's state with another's time.
+        self._last: tuple[SchemaState, float] | None = None
+
+    def recent(self) -> SchemaState | None:
+        """The last comparison if it is recent enough (no I/O), else None."""
+        return self._since(self._clock() - self._max_age_s)
+
+    def current(self) -> SchemaState:
+        """The last comparison if it is recent enough, else a new one."""
+        return self._checked_since(self._clock() - self._max_age_s)
+
+    def refresh(self) -> SchemaState:
+        """A comparison started now or later (callers arriving together share one)."""
+        return self._checked_since(self._clock())
+
+    def _since(self, moment: float) -> SchemaState | None:
+        last = self._last
+        return last[0] if last is not None and last[1] >= moment else None
+
+    def _checked_since(self, moment: float) -> SchemaState:
+        # Requests that need a comparison together wait here for a single one, instead of
+        # each querying the database in turn.
+        with self._lock:
+            return self._since(moment) or self._compare_and_remember()
+
+    def _compare_and_remember(self) -> SchemaState:
+        started = self._clock()
+        state = self._compare()
+        before = self._last[0] if self._last is not None else None
+        if state != before:
+            _log_change(before, state)
+        self._last = (state, started)
+        return state
+
+    def _compare(self) -> SchemaState:
+        try:
+            revision = database_revision(self._engine)
+        except (OperationalError, PoolTimeoutError):
+            return SchemaState(reachable=False, revision=None, code=self._code)
+        return SchemaState(reachable=True, revision=revision, code=self._code)
+
+
+def _log_change(before: SchemaState | None, after: SchemaState) -> None:
+    if after.problem is not None:
+        log.warning("Refusing to serve data. %s", after.problem)
+    elif before is None:
+        log.info("The database schema is at head %r.", after.head)
+    else:
+        log.info("The database schema is at head %r again; serving data.", after.head)

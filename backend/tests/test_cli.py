@@ -1,0 +1,102 @@
+"""The command line the Makefile's migration gate targets call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import URL
+
+from chat_backend.cli import main
+from chat_backend.migration_layout import MigrationLayout
+from tests.checks_support import REAL, add_revision, copy_project
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> MigrationLayout:
+    return copy_project(tmp_path)
+
+
+@pytest.fixture
+def throwaway_on_test_server(server_url: URL, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Throwaway databases on the tests' server, instead of a server of their own."""
+    monkeypatch.setenv("TEST_DATABASE_URL", server_url.render_as_string(hide_password=False))
+
+
+def run(layout: MigrationLayout, *args: str) -> int:
+    return main(["--config", str(layout.alembic_ini), *args])
+
+
+def test_revision_writes_the_next_file(
+    project: MigrationLayout, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(project, "revision", "--message", "add phone") == 0
+    assert capsys.readouterr().out.endswith(f"wrote {project.versions_dir / '004_add_phone.py'}\n")
+
+
+@pytest.mark.usefixtures("throwaway_on_test_server")
+def test_autogenerate_says_when_there_is_nothing_to_write(
+    project: MigrationLayout, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(project, "revision", "--message", "nothing", "--autogenerate") == 0
+    assert "nothing to autogenerate, no file written" in capsys.readouterr().out
+
+
+def test_sql_prints_a_range(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(REAL, "sql", "--from", "002", "--to", "003") == 0
+    out = capsys.readouterr().out
+    assert "ALTER TABLE users ADD COLUMN email VARCHAR(255);" in out
+    assert "CREATE TABLE ai_chats" not in out
+
+
+@pytest.mark.usefixtures("throwaway_on_test_server")
+def test_check_fails_with_one_error_line_per_problem(
+    project: MigrationLayout, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add_revision(
+        project,
+        "004_drop.py",
+        revision="004",
+        down_revision="003",
+        upgrade='op.drop_column("users", "last_login_at")',
+        downgrade='op.add_column("users", sa.Column("last_login_at", sa.TIMESTAMP(True)))',
+    )
+    assert run(project, "check") == 1
+    captured = capsys.readouterr()
+    assert "FAIL  squawk lint of new revisions" in captured.out
+    assert "FAIL  models match migrations (alembic check)" in captured.out
+    assert "error: revision 004 (004_drop.py): squawk ban-drop-column: " in captured.err
+    assert captured.err.endswith("make check: 3 problem(s), listed above\n")
+
+
+@pytest.mark.usefixtures("throwaway_on_test_server")
+def test_schema_rewrites_the_committed_file(project: MigrationLayout) -> None:
+    project.schema_sql.unlink()
+    assert run(project, "schema") == 0
+    assert project.schema_sql.read_text() == REAL.schema_sql.read_text()
+
+
+def test_applied_checks_the_configured_database(
+    database_url: URL, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url.render_as_string(hide_password=False))
+    assert run(REAL, "applied") == 0
+    assert "ok    applied revisions unchanged (checksums)" in capsys.readouterr().out
+
+
+def test_a_missing_alembic_ini_exits_2_and_says_where_to_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--config", str(tmp_path / "alembic.ini"), "check"])
+    assert exited.value.code == 2
+    assert "not found; run this from backend/ (the Makefile does)" in capsys.readouterr().err
+
+
+def test_an_unknown_revision_exits_2_with_alembics_reason(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        run(REAL, "sql", "--from", "003", "--to", "999")
+    assert exited.value.code == 2
+    assert "error: " in capsys.readouterr().err

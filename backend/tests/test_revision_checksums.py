@@ -1,0 +1,74 @@
+"""Applying a revision stores its file's checksum, downgrading removes it, and migrating
+warns about an applied revision whose file was edited since."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import URL, create_engine, select
+
+from chat_backend.revision_checksums import checksums, edited_revisions, file_checksum
+from tests.checks_support import REAL, copy_project
+
+
+def recorded(url: URL) -> dict[str, str]:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(select(checksums.c.revision, checksums.c.sha256)).all()
+    engine.dispose()
+    return dict(rows)
+
+
+def test_each_applied_revision_has_its_file_checksum(database_url: URL) -> None:
+    assert recorded(database_url) == {
+        revision.revision: file_checksum(revision.path)
+        for revision in REAL.script().walk_revisions()
+    }
+
+
+def test_downgrade_removes_the_checksum(database_url: URL) -> None:
+    command.downgrade(REAL.config(database_url), "002")
+    assert set(recorded(database_url)) == {"001", "002"}
+
+
+def test_an_edit_after_apply_is_found_and_migrate_warns(
+    tmp_path: Path, empty_database_url: URL, capsys: pytest.CaptureFixture[str]
+) -> None:
+    layout = copy_project(tmp_path)
+    config = layout.config(empty_database_url)
+    command.upgrade(config, "head")
+    with (layout.versions_dir / "002_create_ai_chats.py").open("a") as revision:
+        revision.write("# edited after it was applied\n")
+    engine = create_engine(empty_database_url)
+    with engine.connect() as connection:
+        [edited] = edited_revisions(connection, layout.script())
+    engine.dispose()
+    assert edited.revision == "002"
+    assert str(edited).startswith("revision 002 (002_create_ai_chats.py): edited-after-apply: ")
+
+    capsys.readouterr()
+    command.upgrade(config, "head")
+    assert str(edited) in capsys.readouterr().err
+
+
+def test_a_database_without_checksums_has_nothing_to_compare(empty_database_url: URL) -> None:
+    engine = create_engine(empty_database_url)
+    with engine.connect() as connection:
+        assert edited_revisions(connection, REAL.script()) == []
+    engine.dispose()
+
+
+def test_only_revisions_still_applied_are_compared(tmp_path: Path, empty_database_url: URL) -> None:
+    layout = copy_project(tmp_path)
+    config = layout.config(empty_database_url)
+    command.upgrade(config, "head")
+    command.stamp(config, "001")  # a stamp runs nothing: 002's checksum stays recorded
+    assert "002" in recorded(empty_database_url)
+    with (layout.versions_dir / "002_create_ai_chats.py").open("a") as revision:
+        revision.write("# edited while not applied\n")
+    engine = create_engine(empty_database_url)
+    with engine.connect() as connection:
+        assert edited_revisions(connection, layout.script()) == []
+    engine.dispose()
