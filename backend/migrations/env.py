@@ -5,7 +5,6 @@ tested)."""
 from logging.config import fileConfig
 
 from alembic import context
-from alembic.script import ScriptDirectory
 from sqlalchemy.exc import DBAPIError
 
 from chat_backend.config import exit_with_problems, settings_or_exit
@@ -58,8 +57,7 @@ def run_migrations_online() -> None:
             with context.begin_transaction():
                 context.run_migrations()
         except DBAPIError as error:
-            script = ScriptDirectory.from_config(config)
-            exit_with_problems([failure_message(connection, script, error)], code=1)
+            exit_with_problems([failure_message(connection, context.script, error)], code=1)
 
 
 if context.is_offline_mode():

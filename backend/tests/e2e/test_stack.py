@@ -32,7 +32,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeProject]:
 
 def test_fresh_up_gives_a_migrated_schema_and_a_healthy_backend(stack: ComposeProject) -> None:
     assert stack.sql("SELECT version_num FROM alembic_version") == HEAD
-    assert stack.sql(TABLES) == "ai_chats,alembic_version,users"
+    assert stack.sql(TABLES) == "ai_chats,alembic_version,alembic_version_checksums,users"
     assert stack.state("migrator")["ExitCode"] == 0
     response = stack.health()
     assert response.status_code == 200
