@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from pathlib import Path
 from chat_backend.local_db.cluster import Cluster
 from chat_backend.local_db.target import Target
 from chat_backend.local_db.templates import current_template
+from chat_backend.throwaway_postgres import free_port
 
 BACKEND_DIR = Path(__file__).resolve().parents[1]
 REPO_DIR = BACKEND_DIR.parent
@@ -72,12 +72,6 @@ class Row:
     def line(self) -> str:
         verdict = {True: "met", False: "MISSED", None: ""}[self.met]
         return f"{self.what:<54} {self.result:>24}   {self.target:<15} {verdict}"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import URL, create_engine
 from sqlalchemy.pool import NullPool
 
 BACKEND_DIR = Path(__file__).resolve().parents[1]
 ALEMBIC_INI = BACKEND_DIR / "alembic.ini"
+# The newest revision of the real tree: what "migrated" means in every test.
+HEAD: str = ScriptDirectory.from_config(Config(str(ALEMBIC_INI))).get_current_head() or ""
 
 
 def migration_config(url: URL | None = None) -> Config:

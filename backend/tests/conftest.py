@@ -16,8 +16,8 @@ from chat_backend.databases import admin_engine, create_database, drop_database
 from chat_backend.local_db.cluster import Cluster
 from chat_backend.local_db.target import Target
 from chat_backend.local_db.templates import build_template
+from chat_backend.throwaway_postgres import database_server
 from tests.alembic_support import ALEMBIC_INI
-from tests.postgres_server import database_server
 
 _names = itertools.count()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -14,28 +13,12 @@ from pathlib import Path
 
 from sqlalchemy import URL
 
+from chat_backend.config import Settings
 from tests.alembic_support import ALEMBIC_INI, BACKEND_DIR
 
 # Settings a developer's shell may hold; the commands under test get only what a test gives.
-SETTINGS = (
-    "APP_ENV",
-    "DATABASE_URL",
-    "POSTGRES_HOST",
-    "POSTGRES_PORT",
-    "POSTGRES_USER",
-    "POSTGRES_PASSWORD",
-    "POSTGRES_DB",
-    "MIGRATION_LOCK_TIMEOUT_MS",
-    "MIGRATION_STATEMENT_TIMEOUT_MS",
-    "MIGRATION_CONNECT_TIMEOUT_S",
-)
+SETTINGS = tuple(name.upper() for name in Settings.model_fields)
 COMMAND_TIMEOUT_S = 120
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def migrations_copy(destination: Path) -> Path:

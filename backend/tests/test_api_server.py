@@ -14,6 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import URL
 
+from chat_backend.throwaway_postgres import free_port
 from tests.alembic_support import BACKEND_DIR
 from tests.api_support import CODE
 
@@ -21,12 +22,6 @@ SERVER_COMMAND = [sys.executable, "-m", "uvicorn", "chat_backend.api:app", "--ho
 START_TIMEOUT_S = 30.0
 # The settings a developer's shell might hold; each test states its own.
 SETTINGS_VARIABLES = ("DATABASE_URL", "ALEMBIC_CONFIG", "APP_ENV")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def server_environment(**settings: str) -> dict[str, str]:

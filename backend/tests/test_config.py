@@ -9,25 +9,15 @@ import pytest
 from sqlalchemy import URL, Engine, create_engine, text
 
 from chat_backend.config import ConfigError, Settings, load_settings, settings_or_exit
+from tests.reliability_support import SETTINGS
 
 SPECIAL_PASSWORD = "p@ss%w$rd:/?#&=+ x"
-VARIABLES = [
-    "APP_ENV",
-    "DATABASE_URL",
-    "POSTGRES_HOST",
-    "POSTGRES_PORT",
-    "POSTGRES_USER",
-    "POSTGRES_PASSWORD",
-    "POSTGRES_DB",
-    "MIGRATION_LOCK_TIMEOUT_MS",
-    "MIGRATION_STATEMENT_TIMEOUT_MS",
-]
 
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No variable and no .env from the developer's machine leaks into these tests."""
-    for name in VARIABLES:
+    for name in SETTINGS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
 

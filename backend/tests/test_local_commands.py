@@ -8,18 +8,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from chat_backend.local_db.cluster import Cluster
 from chat_backend.local_db.commands import NO_TEMPLATE, main
 from chat_backend.local_db.target import Target
-from tests.alembic_support import ALEMBIC_INI
+from tests.alembic_support import ALEMBIC_INI, HEAD
 from tests.local_db_support import own_database, query
 
-HEAD = ScriptDirectory.from_config(Config(str(ALEMBIC_INI))).get_current_head()
 USED_DATA = """
 INSERT INTO users (username) VALUES ('old-user');
 INSERT INTO ai_chats (user_id) SELECT id FROM users;

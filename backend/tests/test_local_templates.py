@@ -8,8 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 
 from chat_backend.local_db.cluster import Cluster
 from chat_backend.local_db.target import Target
@@ -19,10 +17,9 @@ from chat_backend.local_db.templates import (
     template_prefix,
     versions_dir,
 )
-from tests.alembic_support import ALEMBIC_INI, BACKEND_DIR
+from tests.alembic_support import ALEMBIC_INI, BACKEND_DIR, HEAD
 from tests.local_db_support import own_database, query
 
-HEAD = ScriptDirectory.from_config(Config(str(ALEMBIC_INI))).get_current_head()
 FAILING_REVISION = '''"""fails"""
 from alembic import op
 

@@ -20,18 +20,18 @@ from sqlalchemy import URL, create_engine, text
 
 from chat_backend.config import Settings
 from chat_backend.connection_retry import DatabaseUnreachableError, connect
+from chat_backend.throwaway_postgres import free_port
+from tests.alembic_support import HEAD
 from tests.reliability_support import (
     COMMAND_TIMEOUT_S,
     alembic_command,
     assert_one_clean_error,
     command_env,
-    free_port,
     migrations_copy,
     run_alembic,
 )
 
 SECRET = "s3cret-Not-To-Be-Shown"
-HEAD = "003"
 
 
 def revision_file(revision: str, down_revision: str, table: str) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy.pool import NullPool
 
 from chat_backend.lock_timeouts import lock_timeout_advice, locked_tables
 from chat_backend.migration_runtime import LOCK_KEY
-from tests.alembic_support import migration_config
+from tests.alembic_support import HEAD, migration_config
 from tests.reliability_support import (
     COMMAND_TIMEOUT_S,
     alembic_command,
@@ -27,7 +27,6 @@ from tests.reliability_support import (
     wait_until,
 )
 
-HEAD = "003"
 MIGRATORS = 8
 WAITING = "Another migrator holds the migration lock; waiting for it to finish."
 ADVISORY_LOCKS = (

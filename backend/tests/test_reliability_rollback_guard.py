@@ -10,10 +10,8 @@ from sqlalchemy import URL, Engine, text
 
 from chat_backend import rollback_guard
 from chat_backend.rollback_guard import Drop, downgrade_sql, drops, rows_held
-from tests.alembic_support import ALEMBIC_INI
+from tests.alembic_support import ALEMBIC_INI, HEAD
 from tests.reliability_support import SETTINGS
-
-HEAD = "003"
 
 
 @pytest.fixture

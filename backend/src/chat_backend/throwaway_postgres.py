@@ -1,9 +1,10 @@
 """Disposable PostgreSQL: a server for the tests and a database for `make check`.
 
-`TEST_DATABASE_URL` when set (a role that may CREATE DATABASE); otherwise a throwaway server
-started from the local PostgreSQL binaries. pytest-postgresql does the latter too, but it
-cannot start a server when run as root (CI does): PostgreSQL refuses root, so this module runs
-the server as an unprivileged user in that case.
+In order of preference: `TEST_DATABASE_URL` when set (a role that may CREATE DATABASE); a
+throwaway server started from the local PostgreSQL binaries; the Compose stack's `db` service
+(started if need be), so a machine with only Docker, make and uv runs the tests too.
+pytest-postgresql starts throwaway servers as well, but it cannot when run as root (CI does):
+PostgreSQL refuses root, so this module runs the server as an unprivileged user in that case.
 """
 
 from __future__ import annotations
@@ -20,15 +21,17 @@ from pathlib import Path
 
 from sqlalchemy import URL
 
-from chat_backend.config import parse_postgres_url
+from chat_backend.config import load_settings, parse_postgres_url
 from chat_backend.databases import admin_engine, create_database, drop_database
 
 NO_SERVER = (
     "No PostgreSQL server to run on. Either set TEST_DATABASE_URL="
     "postgresql://USER:PASSWORD@HOST:PORT/postgres (a role that may CREATE DATABASE), or "
     "install the PostgreSQL server binaries so initdb and pg_ctl are found "
-    "(Debian/Ubuntu: apt-get install postgresql)."
+    "(Debian/Ubuntu: apt-get install postgresql), or make `docker compose up --wait db` work "
+    "from the project folder"
 )
+COMPOSE_TIMEOUT_S = 300
 # Who runs the throwaway server when we run as root; Debian's postgresql package creates
 # this user.
 UNPRIVILEGED_USER = "postgres"
@@ -54,7 +57,8 @@ def database_server() -> Iterator[URL]:
         return
     bin_dir = server_bin_dir()
     if bin_dir is None:
-        raise RuntimeError(NO_SERVER)
+        yield _compose_db_server()
+        return
     with _throwaway_server(bin_dir) as url:
         yield url
 
@@ -79,7 +83,7 @@ def _throwaway_server(bin_dir: Path) -> Iterator[URL]:
     user = UNPRIVILEGED_USER if os.geteuid() == 0 else None
     if user is not None:
         shutil.chown(root, user)
-    data, port = root / "data", _free_port()
+    data, port = root / "data", free_port()
     # Password authentication over TCP, as in the real stack, so password tests prove it.
     password, password_file = secrets.token_urlsafe(16), root / "password"
     password_file.write_text(password)
@@ -132,6 +136,28 @@ def _throwaway_server(bin_dir: Path) -> Iterator[URL]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def _compose_db_server() -> URL:
+    """The Compose stack's db service, started if it is not running, as its superuser (the
+    image makes POSTGRES_USER one). Left running: it is the developer's own database server."""
+    project = next(
+        (d for d in (Path.cwd(), *Path.cwd().parents) if (d / "compose.yaml").exists()), None
+    )
+    if project is None or shutil.which("docker") is None:
+        raise RuntimeError(f"{NO_SERVER}.")
+    started = subprocess.run(
+        ["docker", "compose", "up", "--detach", "--wait", "db"],  # noqa: S607
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=COMPOSE_TIMEOUT_S,
+        check=False,
+    )
+    if started.returncode != 0:
+        reason = (started.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"{NO_SERVER}; it failed: {reason}")
+    return load_settings().url.set(database="postgres")
+
+
 def _run(user: str | None, program: Path, *args: object) -> None:
     # The server's own binaries, with arguments we built: no shell, nothing untrusted.
     completed = subprocess.run(  # noqa: S603
@@ -141,7 +167,8 @@ def _run(user: str | None, program: Path, *args: object) -> None:
         raise RuntimeError(f"{program.name} failed: {completed.stderr.strip()}")
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])

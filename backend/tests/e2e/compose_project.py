@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -19,6 +18,8 @@ from typing import Any
 import docker
 import httpx
 from docker.models.containers import Container
+
+from chat_backend.throwaway_postgres import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 # What a fresh clone holds that the stack needs; local environments and caches stay behind.
@@ -37,12 +38,6 @@ NO_DOCKER = (
     "install Docker with Compose v2 (`docker compose version` must work) and start the engine. "
 )
 COMMAND_TIMEOUT_S = 600
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def docker_client() -> docker.DockerClient:

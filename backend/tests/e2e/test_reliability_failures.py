@@ -18,24 +18,14 @@ from pathlib import Path
 import pytest
 
 from chat_backend.throwaway_postgres import UNPRIVILEGED_USER, server_bin_dir
-from tests.e2e.compose_project import COMMAND_TIMEOUT_S, ComposeProject
+from tests.e2e.compose_project import ComposeProject
 
 SECRET = "Fail-s3cret-2b7a"
-# Far beyond what each case needs (seconds): only an `up` that never gives up would reach it.
-UP_TIMEOUT_S = 120
 
 
 def up(project: ComposeProject) -> subprocess.CompletedProcess[str]:
     """`docker compose up --wait`, which must end on its own, and fail."""
-    completed = subprocess.run(
-        ["docker", "compose", "up", "--wait"],
-        cwd=project.directory,
-        env=project.env,
-        capture_output=True,
-        text=True,
-        timeout=UP_TIMEOUT_S,
-        check=False,
-    )
+    completed = project.compose("up", "--wait", check=False)
     assert completed.returncode != 0, completed.stdout
     return completed
 
@@ -97,14 +87,6 @@ def test_volume_from_another_major_version_fails_fast_with_a_hint(
     assert f"initialized by PostgreSQL version {major}, which is not compatible" in log
     assert [c.attrs["State"]["Status"] for c in project.containers("migrator")] == ["created"]
     # `make doctor` names the volume's version and the fix (backup and restore, or delete).
-    doctor = subprocess.run(
-        [sys.executable, "-m", "chat_backend.doctor"],
-        cwd=project.directory,
-        env=project.env,
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_TIMEOUT_S,
-        check=False,
-    )
+    doctor = project.run(sys.executable, "-m", "chat_backend.doctor", check=False)
     assert doctor.returncode == 1
     assert f"holds PostgreSQL {major} data, which the db image" in doctor.stdout + doctor.stderr

@@ -17,10 +17,10 @@ from sqlalchemy import URL, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from chat_backend.migration_runtime import LOCK_KEY
+from tests.alembic_support import HEAD
 from tests.e2e.compose_project import COMMAND_TIMEOUT_S, ComposeProject, docker_client
 from tests.reliability_support import assert_one_clean_error, wait_until
 
-HEAD = "003"
 SECRET = "Rel-s3cret-9f4e"
 MIGRATORS = 8
 WAITING = "Another migrator holds the migration lock; waiting for it to finish."

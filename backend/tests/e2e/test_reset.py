@@ -12,13 +12,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 
-from tests.alembic_support import ALEMBIC_INI
+from tests.alembic_support import HEAD
 from tests.e2e.compose_project import ComposeProject
 
-HEAD = ScriptDirectory.from_config(Config(str(ALEMBIC_INI))).get_current_head() or ""
 NEXT = f"{int(HEAD) + 1:03d}"
 TABLES = ("users", "ai_chats", "alembic_version")
 SEED = (

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.alembic_support import HEAD
 from tests.e2e.compose_project import ComposeProject
 
-HEAD = "003"
 TABLES = (
     "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables "
     "WHERE schemaname = 'public'"
