@@ -13,6 +13,7 @@ need dockerd docker.io
 need debootstrap debootstrap
 need make make
 need git git
+need openssl openssl
 if ! python3 -m pip --version >/dev/null 2>&1; then
   missing+=(python3-pip)
 fi
