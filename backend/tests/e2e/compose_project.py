@@ -11,6 +11,8 @@ import shutil
 import subprocess
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,3 +134,22 @@ class ComposeProject:
 
     def down(self) -> None:
         self.compose("down", "--volumes", "--remove-orphans", "--timeout", "5", check=False)
+
+
+@contextmanager
+def running_copy(
+    destination: Path, prepare: Callable[[ComposeProject], None] | None = None
+) -> Iterator[ComposeProject]:
+    """A copy of the repository, prepared (e.g. given a .env), built and up with `--wait`;
+    torn down with its volume afterwards, whatever happens."""
+    project = ComposeProject.copy_of_repo(destination / "project")
+    try:
+        if prepare is not None:
+            prepare(project)
+        seconds, _ = project.timed_up("--build")
+        print(
+            f"\n[measure] `docker compose up --wait --build` ({destination.name}): {seconds:.1f} s"
+        )
+        yield project
+    finally:
+        project.down()

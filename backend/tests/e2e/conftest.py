@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.compose_project import ComposeProject, docker_client
+from tests.e2e.compose_project import ComposeProject, docker_client, running_copy
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -30,3 +30,14 @@ def project(tmp_path: Path) -> Iterator[ComposeProject]:
         yield project
     finally:
         project.down()
+
+
+@pytest.fixture(scope="module")
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ComposeProject]:
+    """One running copy of the project shared by a module's tests, which run in order: each
+    starts from where the previous one left the stack, as a developer's day would."""
+    module = request.module.__name__.rsplit(".", 1)[-1]
+    with running_copy(tmp_path_factory.mktemp(module)) as project:
+        yield project

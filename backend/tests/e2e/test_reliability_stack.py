@@ -18,7 +18,12 @@ from sqlalchemy.pool import NullPool
 
 from chat_backend.migration_runtime import LOCK_KEY
 from tests.alembic_support import HEAD
-from tests.e2e.compose_project import COMMAND_TIMEOUT_S, ComposeProject, docker_client
+from tests.e2e.compose_project import (
+    COMMAND_TIMEOUT_S,
+    ComposeProject,
+    docker_client,
+    running_copy,
+)
 from tests.reliability_support import assert_one_clean_error, wait_until
 
 SECRET = "Rel-s3cret-9f4e"
@@ -37,18 +42,17 @@ ROWS = (
 )
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeProject]:
-    project = ComposeProject.copy_of_repo(tmp_path_factory.mktemp("reliability") / "project")
+def with_secret_env_files(project: ComposeProject) -> None:
     # Secrets in both places a .env could be: neither may reach the image (the build context
     # is backend/), and the password may appear in no log.
     (project.directory / ".env").write_text(f"POSTGRES_PASSWORD='{SECRET}'\n")
     (project.directory / "backend" / ".env").write_text(f"POSTGRES_PASSWORD='{SECRET}'\n")
-    try:
-        project.timed_up("--build")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeProject]:
+    with running_copy(tmp_path_factory.mktemp("reliability"), with_secret_env_files) as project:
         yield project
-    finally:
-        project.down()
 
 
 def host_url(stack: ComposeProject, database: str) -> URL:

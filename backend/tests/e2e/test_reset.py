@@ -8,7 +8,6 @@ The tests share one project and run in order, as a developer's day would.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -50,16 +49,6 @@ def downgrade() -> None:
     op.drop_table("notes")
 '''
 HEALTHY_WITHIN_S = 30
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeProject]:
-    project = ComposeProject.copy_of_repo(tmp_path_factory.mktemp("reset") / "project")
-    try:
-        project.timed_up("--build")
-        yield project
-    finally:
-        project.down()
 
 
 def fingerprint(stack: ComposeProject) -> dict[str, str]:

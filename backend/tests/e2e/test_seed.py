@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
 
 from tests.e2e.compose_project import ComposeProject
 
 DEMO = "SELECT count(*) FROM users WHERE username = 'demo'"
 CHATS = "SELECT count(*) FROM ai_chats"
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeProject]:
-    project = ComposeProject.copy_of_repo(tmp_path_factory.mktemp("seed") / "project")
-    try:
-        project.timed_up("--build")
-        yield project
-    finally:
-        project.down()
 
 
 def test_seed_twice_leaves_one_demo_user_with_one_chat(stack: ComposeProject) -> None:

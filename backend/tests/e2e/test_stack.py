@@ -6,10 +6,6 @@ the stack, as a developer's day would.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from tests.alembic_support import HEAD
 from tests.e2e.compose_project import ComposeProject
 
@@ -17,17 +13,6 @@ TABLES = (
     "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables "
     "WHERE schemaname = 'public'"
 )
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeProject]:
-    project = ComposeProject.copy_of_repo(tmp_path_factory.mktemp("stack") / "project")
-    try:
-        seconds, _ = project.timed_up("--build")
-        print(f"\n[measure] fresh `docker compose up --wait` (build included): {seconds:.1f} s")
-        yield project
-    finally:
-        project.down()
 
 
 def test_fresh_up_gives_a_migrated_schema_and_a_healthy_backend(stack: ComposeProject) -> None:
