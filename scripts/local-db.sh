@@ -6,6 +6,7 @@
 # Usage: scripts/local-db.sh COMMAND [ARGS...]
 set -euo pipefail
 
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
 read -ra compose <<< "${COMPOSE:-docker compose}"
 shopt -s nullglob
 init_sql=(db/init/*.sql)

@@ -6,6 +6,7 @@
 # then build the template, so that the next reset takes the fast path.
 set -euo pipefail
 
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
 read -ra compose <<< "${COMPOSE:-docker compose}"
 no_template=3 # chat_backend.local_db's exit code: no template on this server yet
 
