@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 from alembic.config import Config
@@ -22,3 +23,46 @@ def migration_config(url: URL | None = None) -> Config:
     if url is not None:
         config.attributes["connection"] = create_engine(url, poolclass=NullPool)
     return config
+
+
+REVISION = '''"""{message}"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = {revision!r}
+down_revision = {down_revision!r}
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+{upgrade}
+
+
+def downgrade() -> None:
+{downgrade}
+'''
+
+
+def write_revision(
+    versions_dir: Path,
+    file_name: str,
+    *,
+    revision: str,
+    down_revision: str | tuple[str, ...] | None,
+    upgrade: str = "pass",
+    downgrade: str = "pass",
+) -> Path:
+    """A revision file for a test's own copy of the migrations (never the real tree)."""
+    path = versions_dir / file_name
+    path.write_text(
+        REVISION.format(
+            message=file_name,
+            revision=revision,
+            down_revision=down_revision,
+            upgrade=textwrap.indent(textwrap.dedent(upgrade).strip(), "    "),
+            downgrade=textwrap.indent(textwrap.dedent(downgrade).strip(), "    "),
+        )
+    )
+    return path

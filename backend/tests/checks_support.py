@@ -5,7 +5,6 @@ repository."""
 from __future__ import annotations
 
 import shutil
-import textwrap
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -13,28 +12,9 @@ from pathlib import Path
 from sqlalchemy import URL
 
 from chat_backend.migration_layout import MigrationLayout
-from tests.alembic_support import ALEMBIC_INI, BACKEND_DIR
+from tests.alembic_support import ALEMBIC_INI, BACKEND_DIR, write_revision
 
 REAL = MigrationLayout.at(ALEMBIC_INI)
-
-REVISION = '''"""{message}"""
-
-import sqlalchemy as sa
-from alembic import op
-
-revision = {revision!r}
-down_revision = {down_revision!r}
-branch_labels = None
-depends_on = None
-
-
-def upgrade() -> None:
-{upgrade}
-
-
-def downgrade() -> None:
-{downgrade}
-'''
 
 
 def copy_project(root: Path) -> MigrationLayout:
@@ -60,17 +40,14 @@ def add_revision(
     upgrade: str = "pass",
     downgrade: str = "pass",
 ) -> Path:
-    path = layout.versions_dir / file_name
-    path.write_text(
-        REVISION.format(
-            message=file_name,
-            revision=revision,
-            down_revision=down_revision,
-            upgrade=textwrap.indent(textwrap.dedent(upgrade).strip(), "    "),
-            downgrade=textwrap.indent(textwrap.dedent(downgrade).strip(), "    "),
-        )
+    return write_revision(
+        layout.versions_dir,
+        file_name,
+        revision=revision,
+        down_revision=down_revision,
+        upgrade=upgrade,
+        downgrade=downgrade,
     )
-    return path
 
 
 def given(url: URL) -> Callable[[], AbstractContextManager[URL]]:

@@ -17,25 +17,8 @@ from chat_backend.local_db.templates import (
     template_prefix,
     versions_dir,
 )
-from tests.alembic_support import ALEMBIC_INI, BACKEND_DIR, HEAD
+from tests.alembic_support import ALEMBIC_INI, BACKEND_DIR, HEAD, write_revision
 from tests.local_db_support import own_database, query
-
-FAILING_REVISION = '''"""fails"""
-from alembic import op
-
-revision = "fails"
-down_revision = "{head}"
-branch_labels = None
-depends_on = None
-
-
-def upgrade() -> None:
-    op.execute("ALTER TABLE no_such_table ADD COLUMN x int")
-
-
-def downgrade() -> None:
-    pass
-'''
 
 
 @pytest.fixture
@@ -124,7 +107,13 @@ def test_a_failed_build_leaves_no_database_behind(
     server: Target, app: Target, migrations_copy: Path
 ) -> None:
     versions = migrations_copy.parent / "migrations" / "versions"
-    (versions / "999_fails.py").write_text(FAILING_REVISION.format(head=HEAD))
+    write_revision(
+        versions,
+        "999_fails.py",
+        revision="fails",
+        down_revision=HEAD,
+        upgrade='op.execute("ALTER TABLE no_such_table ADD COLUMN x int")',
+    )
     with Cluster.session(server) as cluster:
         with pytest.raises(SystemExit):  # env.py reports the failing revision and exits 1
             ensure_template(cluster, app, migrations_copy)

@@ -13,24 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.alembic_support import write_revision
 from tests.e2e.compose_project import ComposeProject
 
 TIMEOUT_S = 180
-NEW_REVISION = '''"""a revision that changes nothing"""
-
-revision = "004"
-down_revision = "003"
-branch_labels = None
-depends_on = None
-
-
-def upgrade() -> None:
-    pass
-
-
-def downgrade() -> None:
-    pass
-'''
 
 
 def wait_until(condition: Callable[[], bool], what: str) -> None:
@@ -85,7 +71,8 @@ def test_code_edits_and_new_revisions_reach_the_backend(watching: ComposeProject
 
     wait_until(lambda: title() == "Edited", "the edited code runs")
 
-    (watching.directory / "backend/migrations/versions/004_noop.py").write_text(NEW_REVISION)
+    versions = watching.directory / "backend" / "migrations" / "versions"
+    write_revision(versions, "004_noop.py", revision="004", down_revision="003")
 
     def head() -> str | None:
         response = answer(f"{base}/health")

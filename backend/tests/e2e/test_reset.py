@@ -12,7 +12,7 @@ import time
 import httpx
 import pytest
 
-from tests.alembic_support import HEAD
+from tests.alembic_support import HEAD, write_revision
 from tests.e2e.compose_project import ComposeProject
 
 NEXT = f"{int(HEAD) + 1:03d}"
@@ -30,24 +30,6 @@ FINGERPRINT = (
     "SELECT count(*) || ' ' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') "
     "FROM {} AS t"
 )
-NEW_REVISION = '''"""add notes"""
-
-import sqlalchemy as sa
-from alembic import op
-
-revision = "{revision}"
-down_revision = "{down_revision}"
-branch_labels = None
-depends_on = None
-
-
-def upgrade() -> None:
-    op.create_table("notes", sa.Column("id", sa.Integer(), primary_key=True))
-
-
-def downgrade() -> None:
-    op.drop_table("notes")
-'''
 HEALTHY_WITHIN_S = 30
 
 
@@ -181,8 +163,13 @@ def test_a_hard_reset_recreates_the_volume(stack: ComposeProject) -> None:
 def test_a_new_revision_rebuilds_the_template_once(stack: ComposeProject) -> None:
     old = stack.sql(TEMPLATES)
     versions = stack.directory / "backend" / "migrations" / "versions"
-    (versions / f"{NEXT}_add_notes.py").write_text(
-        NEW_REVISION.format(revision=NEXT, down_revision=HEAD)
+    write_revision(
+        versions,
+        f"{NEXT}_add_notes.py",
+        revision=NEXT,
+        down_revision=HEAD,
+        upgrade='op.create_table("notes", sa.Column("id", sa.Integer(), primary_key=True))',
+        downgrade='op.drop_table("notes")',
     )
 
     rebuilt = stack.make("reset", "FORCE=1")

@@ -7,26 +7,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from tests.alembic_support import write_revision
 from tests.e2e.compose_project import ComposeProject
 
-FAILING_REVISION = '''"""a revision that fails"""
-
-from alembic import op
-
-revision = "004"
-down_revision = "003"
-branch_labels = None
-depends_on = None
-
-
-def upgrade() -> None:
-    op.execute("CREATE TABLE half_done (id int)")
-    op.execute("ALTER TABLE no_such_table ADD COLUMN x int")
-
-
-def downgrade() -> None:
-    pass
-'''
 SLOW_INIT_SECONDS = 8
 SLOW_INIT = f"""#!/bin/sh
 # Keeps the image's socket-only init phase busy, as a big seed or extension would.
@@ -43,7 +26,16 @@ def started_at(state: dict[str, Any]) -> datetime:
 
 def test_failing_revision_stops_the_chain(project: ComposeProject) -> None:
     versions = project.directory / "backend" / "migrations" / "versions"
-    (versions / "004_fails.py").write_text(FAILING_REVISION)
+    write_revision(
+        versions,
+        "004_fails.py",
+        revision="004",
+        down_revision="003",
+        upgrade="""
+            op.execute("CREATE TABLE half_done (id int)")
+            op.execute("ALTER TABLE no_such_table ADD COLUMN x int")
+        """,
+    )
 
     _, up = project.timed_up("--build", check=False)
 
