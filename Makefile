@@ -46,7 +46,7 @@ doctor: ## Check this machine: Docker, Compose v2, uv, .env, free ports, the vol
 .PHONY: seed
 seed: ## Add sample data (a demo user with a chat); running it again changes nothing
 	@echo "Adding sample data through a one-off migrator container ..."
-	@$(MIGRATOR) python -m chat_backend.seed
+	@$(MIGRATOR) python -m chat_backend.local_db.seed
 
 ##@ Database
 
@@ -140,9 +140,9 @@ test: lint ## Run every test: unit, database (real PostgreSQL) and end-to-end (r
 
 ##@ Migration gate
 
-# The migration tooling's command line (backend/src/chat_backend/cli.py); the targets below
+# The migration tooling's command line (backend/src/chat_backend/revisions/cli.py); the targets below
 # only pass it their arguments.
-MIGRATION_CLI := cd backend && uv run --frozen python -m chat_backend.cli
+MIGRATION_CLI := cd backend && uv run --frozen python -m chat_backend.revisions
 
 .PHONY: revision
 revision: ## Write the next numbered revision: make revision m="add email" (auto=1: from the models)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make rollback STEPS=n [FORCE=1]`: back the database up, then let the rollback guard
-# (chat_backend.rollback_guard, in the migrator image) refuse a downgrade that would drop
+# (chat_backend.revisions.rollback_guard, in the migrator image) refuse a downgrade that would drop
 # tables or columns holding data, or run it.
 #
 # Usage: scripts/rollback.sh STEPS   (FORCE=1 in the environment drops the data anyway)
@@ -16,7 +16,7 @@ if [[ ! "${steps}" =~ ^[1-9][0-9]*$ ]]; then
 fi
 
 backup="$(scripts/backup.sh before-rollback)"
-guard=(python -m chat_backend.rollback_guard --steps "${steps}" --backup "${backup}")
+guard=(python -m chat_backend.revisions.rollback_guard --steps "${steps}" --backup "${backup}")
 if [[ "${FORCE:-}" == 1 ]]; then
   guard+=(--force)
 fi

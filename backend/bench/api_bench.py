@@ -28,7 +28,7 @@ from alembic.config import Config
 from sqlalchemy import URL, create_engine
 from sqlalchemy.pool import NullPool
 
-from chat_backend.throwaway_postgres import throwaway_database
+from chat_backend.revisions.throwaway_postgres import throwaway_database
 
 BACKEND_DIR = Path(__file__).resolve().parents[1]
 # As compose runs it (one worker), minus the access log, which would measure the terminal.

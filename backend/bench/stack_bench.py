@@ -30,7 +30,7 @@ from pathlib import Path
 from chat_backend.local_db.cluster import Cluster
 from chat_backend.local_db.target import Target
 from chat_backend.local_db.templates import current_template
-from chat_backend.throwaway_postgres import free_port
+from chat_backend.revisions.throwaway_postgres import free_port
 
 BACKEND_DIR = Path(__file__).resolve().parents[1]
 REPO_DIR = BACKEND_DIR.parent

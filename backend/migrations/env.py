@@ -8,14 +8,14 @@ from alembic import context
 from sqlalchemy.exc import DBAPIError
 
 from chat_backend.config import exit_with_problems, settings_or_exit
-from chat_backend.migration_runtime import (
+from chat_backend.db.migration_runtime import (
     CONTEXT_OPTIONS,
     connection_for,
     failure_message,
     migration_lock,
 )
+from chat_backend.db.revision_checksums import record_checksum, warn_about_edited_revisions
 from chat_backend.models import metadata
-from chat_backend.revision_checksums import record_checksum, warn_about_edited_revisions
 
 config = context.config
 

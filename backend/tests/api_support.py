@@ -14,7 +14,7 @@ from sqlalchemy import URL
 
 from chat_backend.api import create_app
 from chat_backend.config import Settings
-from chat_backend.schema_state import CodeSchema, load_code_schema
+from chat_backend.db.schema_state import CodeSchema, load_code_schema
 from tests.alembic_support import ALEMBIC_INI
 
 CODE: CodeSchema = load_code_schema(ALEMBIC_INI)
@@ -62,7 +62,7 @@ class Records(logging.Handler):
 def guard_log() -> Iterator[list[logging.LogRecord]]:
     """What the schema guard logs. Its own handler, not pytest's caplog: running a migration
     reconfigures logging from alembic.ini, which replaces the root logger's handlers."""
-    logger, handler = logging.getLogger("chat_backend.schema_state"), Records()
+    logger, handler = logging.getLogger("chat_backend.db.schema_state"), Records()
     level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import URL
 
-from chat_backend.migration_layout import MigrationLayout
+from chat_backend.revisions.layout import MigrationLayout
 from tests.alembic_support import ALEMBIC_INI, BACKEND_DIR, write_revision
 
 REAL = MigrationLayout.at(ALEMBIC_INI)

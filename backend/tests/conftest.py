@@ -16,7 +16,7 @@ from chat_backend.databases import admin_engine, create_database, drop_database
 from chat_backend.local_db.cluster import Cluster
 from chat_backend.local_db.target import Target
 from chat_backend.local_db.templates import build_template
-from chat_backend.throwaway_postgres import database_server
+from chat_backend.revisions.throwaway_postgres import database_server
 from tests.alembic_support import ALEMBIC_INI
 
 _names = itertools.count()

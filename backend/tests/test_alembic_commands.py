@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import URL, create_engine, inspect, text
 
-from chat_backend.revision_checksums import TABLE as CHECKSUM_TABLE
+from chat_backend.db.revision_checksums import TABLE as CHECKSUM_TABLE
 from tests.alembic_support import BACKEND_DIR
 
 Alembic = Callable[..., subprocess.CompletedProcess[str]]

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import URL
 
-from chat_backend.throwaway_postgres import free_port
+from chat_backend.revisions.throwaway_postgres import free_port
 from tests.alembic_support import BACKEND_DIR
 from tests.api_support import CODE
 

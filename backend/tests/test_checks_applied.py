@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy import URL
 
-from chat_backend.checks.applied import check_applied
+from chat_backend.revisions.checks.applied import check_applied
 from tests.checks_support import REAL, copy_project
 
 

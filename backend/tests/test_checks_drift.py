@@ -8,8 +8,8 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy import URL, create_engine, inspect
 
-from chat_backend.checks.drift import check_drift
-from chat_backend.revision_checksums import TABLE as CHECKSUM_TABLE
+from chat_backend.db.revision_checksums import TABLE as CHECKSUM_TABLE
+from chat_backend.revisions.checks.drift import check_drift
 from tests.checks_support import REAL, copy_project
 
 

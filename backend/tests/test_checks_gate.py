@@ -8,8 +8,8 @@ from pathlib import Path
 
 from sqlalchemy import URL
 
-from chat_backend.checks.failure import Failure
-from chat_backend.checks.gate import run_gate
+from chat_backend.revisions.checks.failure import Failure
+from chat_backend.revisions.checks.gate import run_gate
 from tests.checks_support import REAL, add_revision, copy_project, given
 
 STEPS = [

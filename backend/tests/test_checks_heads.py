@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chat_backend.checks.heads import check_single_head
+from chat_backend.revisions.checks.heads import check_single_head
 from tests.checks_support import REAL, add_revision, copy_project
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from chat_backend.checks.lint import Baseline, check_lint
-from chat_backend.migration_layout import MigrationLayout
+from chat_backend.revisions.checks.lint import Baseline, check_lint
+from chat_backend.revisions.layout import MigrationLayout
 from tests.checks_support import REAL, add_revision, copy_project
 
 UNSAFE = """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chat_backend.checks.numbering import check_numbering
+from chat_backend.revisions.checks.numbering import check_numbering
 from tests.checks_support import REAL, add_revision, copy_project
 
 

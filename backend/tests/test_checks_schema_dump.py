@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import URL, create_engine, text
 
-from chat_backend.checks.schema_dump import (
+from chat_backend.revisions.checks.schema_dump import (
     check_schema_file,
     normalize,
     pg_dump_for,

@@ -8,7 +8,7 @@ import pytest
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import URL, create_engine
 
-from chat_backend.checks.stairway import check_stairway
+from chat_backend.revisions.checks.stairway import check_stairway
 from tests.checks_support import REAL, add_revision, copy_project
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import URL
 
-from chat_backend.cli import main
-from chat_backend.migration_layout import MigrationLayout
+from chat_backend.revisions.cli import main
+from chat_backend.revisions.layout import MigrationLayout
 from tests.checks_support import REAL, add_revision, copy_project
 
 
@@ -90,7 +90,7 @@ def test_a_missing_alembic_ini_exits_2_and_says_where_to_run(
     with pytest.raises(SystemExit) as exited:
         main(["--config", str(tmp_path / "alembic.ini"), "check"])
     assert exited.value.code == 2
-    assert "not found; run this from backend/ (the Makefile does)" in capsys.readouterr().err
+    assert "ALEMBIC_CONFIG: no Alembic config at" in capsys.readouterr().err
 
 
 def test_an_unknown_revision_exits_2_with_alembics_reason(

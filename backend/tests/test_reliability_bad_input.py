@@ -19,8 +19,8 @@ from pydantic import SecretStr
 from sqlalchemy import URL, create_engine, text
 
 from chat_backend.config import Settings
-from chat_backend.connection_retry import DatabaseUnreachableError, connect
-from chat_backend.throwaway_postgres import free_port
+from chat_backend.db.connection_retry import DatabaseUnreachableError, connect
+from chat_backend.revisions.throwaway_postgres import free_port
 from tests.alembic_support import HEAD
 from tests.reliability_support import (
     COMMAND_TIMEOUT_S,

@@ -14,8 +14,8 @@ from alembic import command
 from sqlalchemy import URL, Connection, Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from chat_backend.lock_timeouts import lock_timeout_advice, locked_tables
-from chat_backend.migration_runtime import LOCK_KEY
+from chat_backend.db.lock_timeouts import lock_timeout_advice, locked_tables
+from chat_backend.db.migration_runtime import LOCK_KEY
 from tests.alembic_support import HEAD, migration_config
 from tests.reliability_support import (
     COMMAND_TIMEOUT_S,

@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import URL, Engine, text
 
-from chat_backend import rollback_guard
-from chat_backend.rollback_guard import Drop, downgrade_sql, drops, rows_held
+from chat_backend.revisions import rollback_guard
+from chat_backend.revisions.rollback_guard import Drop, downgrade_sql, drops, rows_held
 from tests.alembic_support import ALEMBIC_INI, HEAD
 from tests.reliability_support import SETTINGS
 
 
 @pytest.fixture
 def guard_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: URL) -> None:
-    """`python -m chat_backend.rollback_guard` as the migrator runs it: settings from the
+    """`python -m chat_backend.revisions.rollback_guard` as the migrator runs it: settings from the
     environment only (no developer .env), pointed at this test's database."""
     for name in SETTINGS:
         monkeypatch.delenv(name, raising=False)

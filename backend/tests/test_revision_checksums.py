@@ -9,7 +9,7 @@ import pytest
 from alembic import command
 from sqlalchemy import URL, create_engine, select
 
-from chat_backend.revision_checksums import checksums, edited_revisions, file_checksum
+from chat_backend.db.revision_checksums import checksums, edited_revisions, file_checksum
 from tests.checks_support import REAL, copy_project
 
 

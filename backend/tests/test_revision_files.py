@@ -10,7 +10,7 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import URL
 
-from chat_backend.revision_files import (
+from chat_backend.revisions.files import (
     autogenerate_revision,
     declared_revision,
     next_revision_id,

@@ -10,7 +10,7 @@ import pytest
 from alembic import command
 from sqlalchemy import URL, Engine, create_engine
 
-from chat_backend.schema_state import (
+from chat_backend.db.schema_state import (
     CodeSchema,
     SchemaGuard,
     SchemaState,
@@ -38,7 +38,7 @@ def test_a_missing_alembic_ini_names_the_variable_and_the_fix(tmp_path: Path) ->
     with pytest.raises(ValueError, match="ALEMBIC_CONFIG") as raised:
         load_code_schema(missing)
     assert str(missing) in str(raised.value)
-    assert "run the server from the backend directory" in str(raised.value)
+    assert "run from the backend directory" in str(raised.value)
 
 
 def test_an_alembic_ini_without_migrations_names_the_file(tmp_path: Path) -> None:

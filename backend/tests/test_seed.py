@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import URL, Engine, create_engine, text
 
 from chat_backend.config import Settings
-from chat_backend.seed import Seeded, describe, main, schema_problem, seed
+from chat_backend.local_db.seed import Seeded, describe, main, schema_problem, seed
 
 COUNTS = (
     "SELECT (SELECT count(*) FROM users WHERE username = 'demo'), "

@@ -21,7 +21,7 @@ import docker
 import httpx
 from docker.models.containers import Container
 
-from chat_backend.throwaway_postgres import free_port
+from chat_backend.revisions.throwaway_postgres import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 # What a fresh clone holds that the stack needs; local environments and caches stay behind.

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from chat_backend import throwaway_postgres
+from chat_backend.revisions import throwaway_postgres
 from tests.e2e.compose_project import ComposeProject
 
 

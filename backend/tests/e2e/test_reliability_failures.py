@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from chat_backend.throwaway_postgres import UNPRIVILEGED_USER, server_bin_dir
+from chat_backend.revisions.throwaway_postgres import UNPRIVILEGED_USER, server_bin_dir
 from tests.e2e.compose_project import ComposeProject
 
 SECRET = "Fail-s3cret-2b7a"

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import URL, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from chat_backend.migration_runtime import LOCK_KEY
+from chat_backend.db.migration_runtime import LOCK_KEY
 from tests.alembic_support import HEAD
 from tests.e2e.compose_project import (
     COMMAND_TIMEOUT_S,

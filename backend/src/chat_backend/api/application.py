@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import anyio.to_thread
 from fastapi import Depends, FastAPI
@@ -16,18 +14,12 @@ from chat_backend.api.errors import ERROR_RESPONSES, install_error_handlers, sch
 from chat_backend.api.health import health_routes
 from chat_backend.api.users import user_routes
 from chat_backend.config import Settings
-from chat_backend.db import MAX_OVERFLOW, POOL_SIZE, make_engine
-from chat_backend.schema_state import CodeSchema, SchemaGuard
+from chat_backend.db.engine import MAX_OVERFLOW, POOL_SIZE, make_engine
+from chat_backend.db.schema_state import CodeSchema, SchemaGuard
 
 # One worker thread per database connection: every data request needs one, so more threads
 # would only queue inside the pool (and fail there after its timeout), contending for the GIL.
 THREADS = POOL_SIZE + MAX_OVERFLOW
-
-
-def alembic_ini_path() -> Path:
-    """Where alembic.ini is: `ALEMBIC_CONFIG`, as for the alembic command, else the working
-    directory (the backend directory, or /app in the image)."""
-    return Path(os.environ.get("ALEMBIC_CONFIG") or "alembic.ini")
 
 
 def create_app(settings: Settings, code: CodeSchema) -> FastAPI:

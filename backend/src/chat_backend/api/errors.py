@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
-from chat_backend.schema_state import SchemaGuard
+from chat_backend.db.schema_state import SchemaGuard
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from chat_backend.schema_state import SchemaGuard
+from chat_backend.db.schema_state import SchemaGuard
 
 
 class Health(BaseModel):

@@ -7,7 +7,6 @@ the environment names the database. Every command but `snapshots` passes the gua
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import psycopg2  # type: ignore[import-untyped]
 
+from chat_backend.db.alembic_config import alembic_ini_path
 from chat_backend.local_db import snapshots, templates
 from chat_backend.local_db.cluster import Cluster
 from chat_backend.local_db.guard import RefusedError, require_local
@@ -121,7 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--alembic-ini",
         type=Path,
-        default=Path(os.environ.get("ALEMBIC_CONFIG") or "alembic.ini"),
+        default=alembic_ini_path(),
         help="Alembic's config, whose revision files the template follows (ALEMBIC_CONFIG)",
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")

@@ -13,6 +13,7 @@ import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
+from chat_backend.db.alembic_config import existing_alembic_ini
 from chat_backend.local_db.cluster import Cluster, connect
 from chat_backend.local_db.target import Target
 
@@ -30,12 +31,9 @@ def template_name(database: str, digest: str) -> str:
 def versions_dir(alembic_ini: Path) -> Path:
     """The revision files' folder, from alembic.ini as Alembic reads it (`%(here)s`), without
     importing Alembic."""
+    alembic_ini = existing_alembic_ini(alembic_ini)
     parser = configparser.ConfigParser(defaults={"here": str(alembic_ini.resolve().parent)})
-    if not parser.read(alembic_ini):
-        raise FileNotFoundError(
-            f"no Alembic config at {str(alembic_ini)!r}: run from the backend directory or "
-            "set ALEMBIC_CONFIG to the path of alembic.ini"
-        )
+    parser.read(alembic_ini)
     return Path(parser.get("alembic", "script_location")) / "versions"
 
 

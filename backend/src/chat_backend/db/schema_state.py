@@ -21,6 +21,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from chat_backend.db.alembic_config import AlembicConfigNotFoundError, existing_alembic_ini
+
 log = logging.getLogger(__name__)
 
 # How long data requests trust the last comparison; /health always compares afresh.
@@ -73,17 +75,16 @@ class SchemaState:
         )
 
 
-def load_code_schema(alembic_ini: Path) -> CodeSchema:
-    """Read the head from the Alembic script directory that `alembic_ini` points at.
+def load_code_schema(alembic_ini: Path | None = None) -> CodeSchema:
+    """Read the head from the Alembic script directory of `alembic_ini` (default: where
+    `ALEMBIC_CONFIG` says, as for the alembic command).
 
     Raises ValueError with a message naming the file and the fix.
     """
-    if not alembic_ini.is_file():
-        raise ValueError(
-            f"ALEMBIC_CONFIG: no Alembic config at {str(alembic_ini)!r} (from "
-            f"{str(Path.cwd())!r}); run the server from the backend directory or set "
-            "ALEMBIC_CONFIG to the path of alembic.ini"
-        )
+    try:
+        alembic_ini = existing_alembic_ini(alembic_ini)
+    except AlembicConfigNotFoundError as error:
+        raise ValueError(str(error)) from None
     try:
         script = ScriptDirectory.from_config(Config(str(alembic_ini)))
     except CommandError:
@@ -96,7 +97,7 @@ def load_code_schema(alembic_ini: Path) -> CodeSchema:
     except CommandError:
         raise ValueError(
             f"the migrations have several heads {script.get_heads()!r}: merge them with "
-            "`alembic merge heads`"
+            "`make merge`"
         ) from None
     if head is None:
         raise ValueError(f"the migrations of {str(alembic_ini)!r} have no revision")

@@ -17,7 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
 from sqlalchemy import URL
 
-from chat_backend.migration_layout import MigrationLayout
+from chat_backend.revisions.layout import MigrationLayout
 
 # Revision ids are zero-padded to this many digits: 001, 002, …
 WIDTH = 3

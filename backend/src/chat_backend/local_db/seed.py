@@ -12,11 +12,10 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import OperationalError
 
-from chat_backend.api.application import alembic_ini_path
 from chat_backend.config import Settings, exit_with_problems, settings_or_exit
-from chat_backend.db import make_engine
+from chat_backend.db.engine import make_engine
+from chat_backend.db.schema_state import SchemaState, database_revision, load_code_schema
 from chat_backend.models import AiChat, User
-from chat_backend.schema_state import SchemaState, database_revision, load_code_schema
 
 DEMO_USER = {
     "username": "demo",
@@ -80,7 +79,7 @@ def describe(seeded: Seeded) -> str:
 
 def schema_problem(engine: Engine) -> str | None:
     """Why the schema cannot take the sample data (not at head), or None."""
-    code = load_code_schema(alembic_ini_path())
+    code = load_code_schema()
     try:
         revision = database_revision(engine)
     except OperationalError:

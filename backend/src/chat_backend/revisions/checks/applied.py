@@ -9,9 +9,9 @@ from __future__ import annotations
 from sqlalchemy import URL, create_engine
 from sqlalchemy.pool import NullPool
 
-from chat_backend.checks.failure import Failure
-from chat_backend.migration_layout import MigrationLayout
-from chat_backend.revision_checksums import EditedRevision, edited_revisions
+from chat_backend.db.revision_checksums import EditedRevision, edited_revisions
+from chat_backend.revisions.checks.failure import Failure
+from chat_backend.revisions.layout import MigrationLayout
 
 
 def check_applied(layout: MigrationLayout, url: URL) -> list[Failure]:

@@ -18,9 +18,9 @@ from pathlib import Path
 from sqlalchemy import URL, create_engine, text
 from sqlalchemy.pool import NullPool
 
-from chat_backend.checks.failure import Failure, revision_label
-from chat_backend.revision_checksums import TABLE as CHECKSUM_TABLE
-from chat_backend.throwaway_postgres import server_bin_dir
+from chat_backend.db.revision_checksums import TABLE as CHECKSUM_TABLE
+from chat_backend.revisions.checks.failure import Failure, revision_label
+from chat_backend.revisions.throwaway_postgres import server_bin_dir
 
 HEADER = (
     "-- The schema at revision {head}, written by `make schema` (pg_dump --schema-only of a\n"

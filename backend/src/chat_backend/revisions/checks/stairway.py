@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import Script, ScriptDirectory
 
-from chat_backend.checks.failure import Failure, revision_label
+from chat_backend.revisions.checks.failure import Failure, revision_label
 
 FIX = (
     "make downgrade() undo exactly what upgrade() does, so that the revision can be rolled "

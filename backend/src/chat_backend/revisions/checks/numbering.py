@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from chat_backend.checks.failure import Failure, revision_label
-from chat_backend.revision_files import declared_revision, next_revision_id, revision_files
+from chat_backend.revisions.checks.failure import Failure, revision_label
+from chat_backend.revisions.files import declared_revision, next_revision_id, revision_files
 
 
 def check_numbering(versions_dir: Path) -> list[Failure]:

@@ -17,10 +17,10 @@ from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from chat_backend.config import Settings, exit_with_problems
-from chat_backend.connection_retry import DatabaseUnreachableError, connect
-from chat_backend.db import make_engine
-from chat_backend.lock_timeouts import is_lock_timeout, lock_timeout_advice
-from chat_backend.revision_checksums import TABLE as CHECKSUM_TABLE
+from chat_backend.db.connection_retry import DatabaseUnreachableError, connect
+from chat_backend.db.engine import make_engine
+from chat_backend.db.lock_timeouts import is_lock_timeout, lock_timeout_advice
+from chat_backend.db.revision_checksums import TABLE as CHECKSUM_TABLE
 
 log = logging.getLogger("alembic.runtime.migration")
 

@@ -12,15 +12,15 @@ from contextlib import AbstractContextManager
 
 from sqlalchemy import URL
 
-from chat_backend.checks.applied import check_applied
-from chat_backend.checks.drift import check_drift
-from chat_backend.checks.failure import Failure
-from chat_backend.checks.heads import check_single_head
-from chat_backend.checks.lint import check_lint
-from chat_backend.checks.numbering import check_numbering
-from chat_backend.checks.schema_dump import check_schema_file
-from chat_backend.checks.stairway import check_stairway
-from chat_backend.migration_layout import MigrationLayout
+from chat_backend.revisions.checks.applied import check_applied
+from chat_backend.revisions.checks.drift import check_drift
+from chat_backend.revisions.checks.failure import Failure
+from chat_backend.revisions.checks.heads import check_single_head
+from chat_backend.revisions.checks.lint import check_lint
+from chat_backend.revisions.checks.numbering import check_numbering
+from chat_backend.revisions.checks.schema_dump import check_schema_file
+from chat_backend.revisions.checks.stairway import check_stairway
+from chat_backend.revisions.layout import MigrationLayout
 
 # Told each guard's name and failures as soon as it has run.
 Report = Callable[[str, list[Failure]], None]

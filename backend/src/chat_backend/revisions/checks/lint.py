@@ -23,8 +23,8 @@ from typing import Any
 from alembic import command
 from alembic.script import Script
 
-from chat_backend.checks.failure import Failure, revision_label
-from chat_backend.migration_layout import MigrationLayout
+from chat_backend.revisions.checks.failure import Failure, revision_label
+from chat_backend.revisions.layout import MigrationLayout
 
 # What to write in a revision instead, for the rules a migration here is likely to break.
 ALEMBIC_FIXES = {

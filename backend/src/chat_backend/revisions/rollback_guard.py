@@ -2,9 +2,9 @@
 unless forced.
 
 `make rollback STEPS=n` writes a backup first (scripts/backup.sh), then runs
-`python -m chat_backend.rollback_guard --steps n` in the migrator image. What the downgrade
-drops is read from its offline SQL (`alembic downgrade current:-n --sql`), so it is judged by
-the statements Alembic would run, whoever wrote the revision: each DROP TABLE and each
+`python -m chat_backend.revisions.rollback_guard --steps n` in the migrator image. What the
+downgrade drops is read from its offline SQL (`alembic downgrade current:-n --sql`), so it is
+judged by the statements Alembic would run, whoever wrote the revision: each DROP TABLE and each
 ALTER TABLE ... DROP COLUMN. Their rows (for a column: its non-null values) are counted before
 anything changes.
 
@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import io
 import logging
-import os
 import re
 import sys
 from collections.abc import Sequence
@@ -31,7 +30,8 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, text
 
 from chat_backend.config import exit_with_problems, settings_or_exit
-from chat_backend.migration_runtime import connection_for
+from chat_backend.db.alembic_config import alembic_ini_path
+from chat_backend.db.migration_runtime import connection_for
 
 IDENTIFIER = r'(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)'
 NAME = rf"{IDENTIFIER}(?:\.{IDENTIFIER})?"
@@ -177,11 +177,11 @@ def _refusal(current: str, args: argparse.Namespace, losses: list[Loss]) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m chat_backend.rollback_guard")
+    parser = argparse.ArgumentParser(prog="python -m chat_backend.revisions.rollback_guard")
     parser.add_argument("--steps", type=_steps, default=1, help="revisions to undo")
     parser.add_argument("--force", action="store_true", help="roll back even if it drops data")
     parser.add_argument("--backup", help="the backup written before this run, for the messages")
-    parser.add_argument("--config", default=os.environ.get("ALEMBIC_CONFIG", "alembic.ini"))
+    parser.add_argument("--config", default=str(alembic_ini_path()), help="alembic.ini")
     return parser
 
 

@@ -1,4 +1,4 @@
-"""The migration tooling's command line: `python -m chat_backend.cli COMMAND`, run from
+"""The migration tooling's command line: `python -m chat_backend.revisions COMMAND`, run from
 backend/ (the Makefile's migration gate targets call it).
 
 Exit status: 0 done, 1 a check failed, 2 it could not run (the reason on stderr).
@@ -14,14 +14,15 @@ from pathlib import Path
 from alembic import command
 from alembic.util import CommandError
 
-from chat_backend.checks.applied import check_applied
-from chat_backend.checks.failure import Failure
-from chat_backend.checks.gate import run_gate
-from chat_backend.checks.schema_dump import write_schema_file
 from chat_backend.config import exit_with_problems, settings_or_exit
-from chat_backend.migration_layout import MigrationLayout
-from chat_backend.revision_files import autogenerate_revision, write_merge, write_revision
-from chat_backend.throwaway_postgres import throwaway_database
+from chat_backend.db.alembic_config import existing_alembic_ini
+from chat_backend.revisions.checks.applied import check_applied
+from chat_backend.revisions.checks.failure import Failure
+from chat_backend.revisions.checks.gate import run_gate
+from chat_backend.revisions.checks.schema_dump import write_schema_file
+from chat_backend.revisions.files import autogenerate_revision, write_merge, write_revision
+from chat_backend.revisions.layout import MigrationLayout
+from chat_backend.revisions.throwaway_postgres import throwaway_database
 
 Command = Callable[[MigrationLayout, argparse.Namespace], int]
 
@@ -79,15 +80,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     run: Command = args.run
     try:
-        return run(MigrationLayout.at(args.config), args)
+        return run(MigrationLayout.at(existing_alembic_ini(args.config)), args)
     # What the user can fix: a missing file, no server, an unknown revision, nothing to merge.
     except (CommandError, FileNotFoundError, RuntimeError, ValueError) as error:
         exit_with_problems([str(error)])
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m chat_backend.cli", description=__doc__)
-    parser.add_argument("--config", type=Path, default=Path("alembic.ini"), help="alembic.ini")
+    parser = argparse.ArgumentParser(prog="python -m chat_backend.revisions", description=__doc__)
+    parser.add_argument(
+        "--config", type=Path, help="alembic.ini (default: ALEMBIC_CONFIG, else ./alembic.ini)"
+    )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     def add(name: str, run: Command, help_: str) -> argparse.ArgumentParser:
@@ -130,7 +133,3 @@ def _report(name: str, failures: list[Failure]) -> None:
         print(f"error: {failure}", file=sys.stderr, flush=True)
         if failure.details:
             print(failure.details, file=sys.stderr, flush=True)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from alembic.script import ScriptDirectory
 
-from chat_backend.checks.failure import Failure
+from chat_backend.revisions.checks.failure import Failure
 
 
 def check_single_head(script: ScriptDirectory) -> list[Failure]:

@@ -14,6 +14,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import URL, create_engine
 from sqlalchemy.pool import NullPool
 
+from chat_backend.db.alembic_config import existing_alembic_ini
+
 
 @dataclass(frozen=True)
 class MigrationLayout:
@@ -21,11 +23,7 @@ class MigrationLayout:
 
     @classmethod
     def at(cls, alembic_ini: Path) -> MigrationLayout:
-        if not alembic_ini.is_file():
-            raise FileNotFoundError(
-                f"{alembic_ini} not found; run this from backend/ (the Makefile does)"
-            )
-        return cls(alembic_ini.resolve())
+        return cls(existing_alembic_ini(alembic_ini).resolve())
 
     @property
     def backend_dir(self) -> Path:
