@@ -1,4 +1,5 @@
-"""GET /health: is the database reachable, and is its schema at the code's head?"""
+"""GET /health: is the database reachable, and is its schema at the code's head?
+GET /livez: is the process serving at all (never asks the database)?"""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from chat_backend.db.schema_state import SchemaGuard
+
+
+class Liveness(BaseModel):
+    status: Literal["alive"]
 
 
 class Health(BaseModel):
@@ -37,5 +42,11 @@ def health_routes(guard: SchemaGuard) -> APIRouter:
             head=state.head,
         )
         return JSONResponse(body.model_dump(), status_code=200 if state.at_head else 503)
+
+    @router.get("/livez", response_model=Liveness)
+    async def livez() -> Liveness:
+        """200 while the server answers: a liveness probe that restarts a hung process, never
+        one whose database is down or mid-migration (that is /health's business)."""
+        return Liveness(status="alive")
 
     return router
