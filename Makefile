@@ -165,6 +165,13 @@ schema: ## Rewrite db/schema.sql from a throwaway database migrated to head
 check: ## Gate new revisions: numbering, one head, squawk, up-down-up, drift, checksums, schema.sql
 	$(MIGRATION_CLI) check
 
+##@ Kubernetes
+
+.PHONY: k8s
+k8s: ## Print deploy/kubernetes for an image, for kubectl apply -f -: make k8s IMAGE=registry.example.com/chat-backend:1.0
+	$(if $(IMAGE),,$(error IMAGE is required: make k8s IMAGE=registry.example.com/chat-backend:1.0))
+	@cd backend && uv run --frozen --quiet python -m chat_backend.deploy --image "$${IMAGE}" ../deploy/kubernetes
+
 ##@ Help
 
 .PHONY: help
