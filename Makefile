@@ -168,7 +168,7 @@ check: ## Gate new revisions: numbering, one head, squawk, up-down-up, drift, ch
 ##@ Kubernetes
 
 .PHONY: k8s
-k8s: ## Print deploy/kubernetes for an image, for kubectl apply -f -: make k8s IMAGE=registry.example.com/chat-backend:1.0
+k8s: ## Print the Kubernetes manifests for an image (for kubectl apply -f -): make k8s IMAGE=registry.example.com/chat-backend:1.0
 	$(if $(IMAGE),,$(error IMAGE is required: make k8s IMAGE=registry.example.com/chat-backend:1.0))
 	@cd backend && uv run --frozen --quiet python -m chat_backend.deploy --image "$${IMAGE}" ../deploy/kubernetes
 
@@ -179,7 +179,7 @@ help: ## List the targets
 	@if [[ -t 1 && -z "$${NO_COLOR:-}" ]]; then bold=$$'\e[1m' cyan=$$'\e[36m' plain=$$'\e[0m'; else bold= cyan= plain=; fi; \
 	awk -v bold="$${bold}" -v cyan="$${cyan}" -v plain="$${plain}" 'BEGIN {FS = ":.*## "} \
 		/^##@/ {printf "\n%s%s%s\n", bold, substr($$0, 5), plain} \
-		/^[a-zA-Z_-]+:.*## / {printf "  %s%-16s%s %s\n", cyan, $$1, plain, $$2}' $(MAKEFILE_LIST)
+		/^[a-zA-Z0-9_-]+:.*## / {printf "  %s%-16s%s %s\n", cyan, $$1, plain, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: readme
 readme: ## Rewrite the target list in README.md from `make help` (after adding or changing a target)
