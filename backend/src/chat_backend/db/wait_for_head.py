@@ -55,9 +55,10 @@ def wait_for_head(
         if seen != last:
             report(f"Waiting up to {timeout_s:g} s: {seen.problem}.")
             last = seen
-        if time.monotonic() + POLL_INTERVAL_S > deadline:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
             return f"gave up after {timeout_s:g} s: {seen.problem}; {seen.fix}"
-        time.sleep(POLL_INTERVAL_S)
+        time.sleep(min(POLL_INTERVAL_S, remaining))  # between looks, not a wait for anything
 
 
 def _observe(engine: Engine, code: CodeSchema) -> NotAtHead | None:
