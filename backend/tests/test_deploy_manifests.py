@@ -166,3 +166,28 @@ def test_a_kustomization_field_make_k8s_does_not_render_is_refused(tmp_path: Pat
         kustomization.write("namePrefix: staging-\n")
     with pytest.raises(ValueError, match="namePrefix not rendered by `make k8s`"):
         render(copied)
+
+
+@pytest.mark.skipif(
+    shutil.which("kubectl") is None, reason="kubectl (and the kustomize in it) is not installed"
+)
+def test_make_k8s_prints_what_kubectl_kustomize_builds(
+    printed: list[Manifest], tmp_path: Path
+) -> None:
+    copied = Path(shutil.copytree(DEPLOY_DIR, tmp_path / "kubernetes"))
+    kustomization_file = copied / "kustomization.yaml"
+    kustomization = yaml.safe_load(kustomization_file.read_text())
+    # What `kustomize edit set image chat-backend=example/chat-backend:1.0` writes.
+    kustomization["images"] = [
+        {"name": "chat-backend", "newName": "example/chat-backend", "newTag": "1.0"}
+    ]
+    kustomization_file.write_text(yaml.safe_dump(kustomization))
+    built = subprocess.run(
+        ["kubectl", "kustomize", str(copied)], capture_output=True, text=True, check=True
+    ).stdout
+
+    def by_name(manifests: list[Manifest]) -> dict[tuple[str, str], Manifest]:
+        # kustomize orders by kind; `make k8s` keeps the order of `resources:`.
+        return {(m["kind"], m["metadata"]["name"]): m for m in manifests}
+
+    assert by_name(list(yaml.safe_load_all(built))) == by_name(printed)
