@@ -27,7 +27,7 @@ def unique_name(kind: str) -> str:
 
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[URL]:
-    """Admin URL of the test server (chat_backend.revisions.throwaway_postgres says where it comes from)."""
+    """Admin URL of the test server (revisions/throwaway_postgres.py says where it comes from)."""
     with database_server() as url:
         yield url
 
