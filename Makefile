@@ -164,7 +164,7 @@ lint: ## Lint and type-check: ruff, mypy, shellcheck
 
 .PHONY: test
 test: lint ## Run every test: unit, database (real PostgreSQL) and end-to-end (real Compose), with branch coverage
-	cd backend && uv run --frozen pytest --cov $(args)
+	cd backend && uv run --frozen pytest --cov=chat_backend $(args)
 
 .PHONY: test-fast
 test-fast: ## The edit loop: unit and database tests; no lint, no Compose, no coverage (args="-k reset" narrows it)
