@@ -1,6 +1,8 @@
 # The project's command surface. `make` (or `make help`) lists every target.
 # Stack and database targets run through the Compose services: the host needs Docker, make
 # and uv, nothing else.
+# Variables: lowercase ones take a value (m="add email", name=before-risky, file=...); UPPERCASE
+# ones are switches and counts (FORCE=1, HARD=1, AUTO=1, STEPS=2). `make help` says so too.
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -8,8 +10,13 @@ SHELL := bash
 MAKEFLAGS += --no-print-directory
 
 COMPOSE ?= docker compose
+# The scripts read it from the environment (a test sets COMPOSE=false, say).
+export COMPOSE
 # A one-off container of the migrator image (starts db first, waits for it to be healthy).
 MIGRATOR := $(COMPOSE) run --rm --quiet-pull migrator
+# The revision tooling's command line, on the host (backend/src/chat_backend/revisions/cli.py);
+# the targets only pass it their arguments.
+REVISIONS := cd backend && uv run --frozen python -m chat_backend.revisions
 
 ##@ Stack
 
@@ -17,7 +24,7 @@ MIGRATOR := $(COMPOSE) run --rm --quiet-pull migrator
 up: ## Build and start db, migrator and backend; wait until healthy and print the URLs
 	@echo "Building the backend image and starting db → migrator → backend (the first run downloads images; later ones take seconds) ..."
 	@$(COMPOSE) up --build --wait || { echo "up: the stack did not come up healthy; \`make doctor\` checks this machine and \`make logs\` shows why" >&2; exit 1; }
-	@COMPOSE='$(COMPOSE)' scripts/print-urls.sh
+	@scripts/print-urls.sh
 
 .PHONY: watch
 watch: ## Run the stack and restart the backend when backend/src or a revision changes (Ctrl-C stops watching)
@@ -48,7 +55,12 @@ seed: ## Add sample data (a demo user with a chat); running it again changes not
 	@echo "Adding sample data through a one-off migrator container ..."
 	@$(MIGRATOR) python -m chat_backend.local_db.seed
 
-##@ Database
+##@ Migrations (the daily workflow)
+
+.PHONY: revision
+revision: ## Write the next numbered revision: make revision m="add email" (AUTO=1: from the models)
+	$(if $(m),,$(error m is required: make revision m="add email"))
+	$(REVISIONS) revision --message "$(m)" $(if $(AUTO),--autogenerate)
 
 .PHONY: migrate
 migrate: ## Upgrade the database to the newest revision (head)
@@ -56,7 +68,15 @@ migrate: ## Upgrade the database to the newest revision (head)
 
 .PHONY: rollback
 rollback: ## Undo the newest revisions (STEPS=n, default 1); backs up first, and keeps data unless FORCE=1
-	@COMPOSE='$(COMPOSE)' scripts/rollback.sh "$${STEPS:-1}"
+	@scripts/rollback.sh "$${STEPS:-1}"
+
+.PHONY: merge
+merge: ## Join two heads with the next numbered merge revision (m="..." optional)
+	$(REVISIONS) merge $(if $(m),--message "$(m)")
+
+.PHONY: sql
+sql: ## Print the offline SQL of an upgrade: make sql from=002 to=head (defaults: base, head)
+	$(REVISIONS) sql --from "$(or $(from),base)" --to "$(or $(to),head)"
 
 .PHONY: current
 current: ## Show the database's revision
@@ -65,6 +85,10 @@ current: ## Show the database's revision
 .PHONY: history
 history: ## List every revision, newest first, marking the database's
 	$(MIGRATOR) alembic history --verbose --indicate-current
+
+.PHONY: applied
+applied: ## Check that no revision the database applied was edited since (checksums; the database of .env)
+	$(REVISIONS) applied
 
 .PHONY: stamp
 stamp: ## Record a revision as applied without running it (rev=002)
@@ -79,38 +103,32 @@ psql: ## Open psql on the development database
 
 # Each target runs `python -m chat_backend.local_db` inside the stack (scripts/local-db.sh).
 # `name` reaches the scripts through the environment, never pasted into the shell command.
-LOCAL_DB := COMPOSE='$(COMPOSE)' scripts/local-db.sh
 NAME_REQUIRED = $(if $(name),,$(error name is required: make $@ name=before-risky))
 
 .PHONY: reset
 reset: ## Empty the local database at head: a clone, in under a second (asks; FORCE=1 skips; HARD=1 recreates the volume)
 	@scripts/confirm-reset.sh
-	@COMPOSE='$(COMPOSE)' scripts/reset-db.sh
+	@scripts/reset-db.sh
 
 .PHONY: snapshot
 snapshot: ## Save the local database as a named snapshot: make snapshot name=before-risky
 	$(NAME_REQUIRED)
-	@$(LOCAL_DB) snapshot "$${name}"
+	@scripts/local-db.sh snapshot "$${name}"
 
 .PHONY: restore
 restore: ## Bring a snapshot back, replacing the local database: make restore name=before-risky (asks; FORCE=1 skips)
 	$(NAME_REQUIRED)
 	@scripts/confirm-reset.sh "make restore name=$${name}"
-	@$(LOCAL_DB) restore "$${name}"
+	@scripts/local-db.sh restore "$${name}"
 
 .PHONY: snapshots
 snapshots: ## List the snapshots, with their size and when they were taken
-	@$(LOCAL_DB) snapshots
+	@scripts/local-db.sh snapshots
 
 .PHONY: drop-snapshot
 drop-snapshot: ## Delete a snapshot: make drop-snapshot name=before-risky
 	$(NAME_REQUIRED)
-	@$(LOCAL_DB) drop-snapshot "$${name}"
-
-.PHONY: bench
-bench: ## Measure the waits: stack start, reset, clone, migrations, then the API (minutes; own project)
-	cd backend && uv run --frozen python bench/stack_bench.py
-	@if [[ -f backend/bench/api_bench.py ]]; then cd backend && uv run --frozen python bench/api_bench.py; fi
+	@scripts/local-db.sh drop-snapshot "$${name}"
 
 ##@ Backups
 
@@ -119,12 +137,22 @@ bench: ## Measure the waits: stack start, reset, clone, migrations, then the API
 
 .PHONY: backup
 backup: ## Write a backup of the local database to backups/
-	@COMPOSE='$(COMPOSE)' scripts/backup.sh >/dev/null
+	@scripts/backup.sh >/dev/null
 
 .PHONY: restore-backup
 restore-backup: ## Put a backup back: make restore-backup file=backups/NAME.dump (backs up the current state first)
 	$(if $(file),,$(error file is required: make restore-backup file=backups/NAME.dump; ls backups lists them))
-	@COMPOSE='$(COMPOSE)' scripts/restore-backup.sh "$${file}"
+	@scripts/restore-backup.sh "$${file}"
+
+##@ Migration gate (before pushing; CI runs it)
+
+.PHONY: check
+check: ## Gate new revisions: numbering, one head, squawk, up-down-up, drift, checksums, schema.sql
+	$(REVISIONS) check
+
+.PHONY: schema
+schema: ## Rewrite db/schema.sql from a throwaway database migrated to head
+	$(REVISIONS) schema
 
 ##@ Tests
 
@@ -135,35 +163,19 @@ lint: ## Lint and type-check: ruff, mypy, shellcheck
 	cd backend && uv run --frozen shellcheck ../scripts/*.sh ../.ci/*.sh ../.ci/run ../.ci/images/*/*.sh
 
 .PHONY: test
-test: lint ## Run every test: unit, database (real PostgreSQL) and end-to-end (real Compose)
-	cd backend && uv run --frozen pytest $(args)
+test: lint ## Run every test: unit, database (real PostgreSQL) and end-to-end (real Compose), with branch coverage
+	cd backend && uv run --frozen pytest --cov=chat_backend $(args)
 
-##@ Migration gate
+.PHONY: test-fast
+test-fast: ## The edit loop: unit and database tests; no lint, no Compose, no coverage (args="-k reset" narrows it)
+	cd backend && uv run --frozen pytest -m "not e2e" $(args)
 
-# The migration tooling's command line (backend/src/chat_backend/revisions/cli.py); the targets below
-# only pass it their arguments.
-MIGRATION_CLI := cd backend && uv run --frozen python -m chat_backend.revisions
+##@ Measurements
 
-.PHONY: revision
-revision: ## Write the next numbered revision: make revision m="add email" (auto=1: from the models)
-	$(if $(m),,$(error m is required: make revision m="add email"))
-	$(MIGRATION_CLI) revision --message "$(m)" $(if $(auto),--autogenerate)
-
-.PHONY: merge
-merge: ## Join two heads with the next numbered merge revision (m="..." optional)
-	$(MIGRATION_CLI) merge $(if $(m),--message "$(m)")
-
-.PHONY: sql
-sql: ## Print the offline SQL of an upgrade: make sql from=002 to=head (defaults: base, head)
-	$(MIGRATION_CLI) sql --from "$(or $(from),base)" --to "$(or $(to),head)"
-
-.PHONY: schema
-schema: ## Rewrite db/schema.sql from a throwaway database migrated to head
-	$(MIGRATION_CLI) schema
-
-.PHONY: check
-check: ## Gate new revisions: numbering, one head, squawk, up-down-up, drift, checksums, schema.sql
-	$(MIGRATION_CLI) check
+.PHONY: bench
+bench: ## Measure the waits: stack start, reset, clone, migrations, then the API (minutes; own project)
+	cd backend && uv run --frozen python bench/stack_bench.py
+	@if [[ -f backend/bench/api_bench.py ]]; then cd backend && uv run --frozen python bench/api_bench.py; fi
 
 ##@ Kubernetes
 
@@ -180,6 +192,9 @@ help: ## List the targets
 	awk -v bold="$${bold}" -v cyan="$${cyan}" -v plain="$${plain}" 'BEGIN {FS = ":.*## "} \
 		/^##@/ {printf "\n%s%s%s\n", bold, substr($$0, 5), plain} \
 		/^[a-zA-Z0-9_-]+:.*## / {printf "  %s%-16s%s %s\n", cyan, $$1, plain, $$2}' $(MAKEFILE_LIST)
+	@printf '\n%s\n%s\n' \
+		'Variables: lowercase ones take a value (m="add email", name=before-risky, file=..., rev=002, s=backend, from=/to=, args=...);' \
+		'UPPERCASE ones are switches and counts (FORCE=1, HARD=1, AUTO=1, STEPS=2), and IMAGE= for make k8s.'
 
 .PHONY: readme
 readme: ## Rewrite the target list in README.md from `make help` (after adding or changing a target)

@@ -8,7 +8,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 read -ra compose <<< "${COMPOSE:-docker compose}"
-no_template=3 # chat_backend.local_db's exit code: no template on this server yet
+no_template=4 # chat_backend.exit_codes.NO_TEMPLATE: no template on this server yet
 
 if [[ "${HARD:-}" == 1 ]]; then
   scripts/local-db.sh guard

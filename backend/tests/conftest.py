@@ -12,7 +12,6 @@ from pytest_alembic.config import Config as PytestAlembicConfig
 from sqlalchemy import URL, Engine, create_engine
 from sqlalchemy.pool import NullPool
 
-from chat_backend.databases import admin_engine, create_database, drop_database
 from chat_backend.local_db.cluster import Cluster
 from chat_backend.local_db.target import Target
 from chat_backend.local_db.templates import build_template
@@ -28,14 +27,15 @@ def unique_name(kind: str) -> str:
 
 @pytest.fixture(scope="session")
 def server_url() -> Iterator[URL]:
-    """Admin URL of the test server (see tests/postgres_server.py for where it comes from)."""
+    """Admin URL of the test server (revisions/throwaway_postgres.py says where it comes from)."""
     with database_server() as url:
         yield url
 
 
 @pytest.fixture(scope="session")
 def admin(server_url: URL) -> Iterator[Engine]:
-    engine = admin_engine(server_url)
+    """An autocommit session on the server, for statements such as CREATE ROLE."""
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     yield engine
     engine.dispose()
 
@@ -70,12 +70,14 @@ def database_url(server: Target, server_url: URL, migrated_template: str) -> Ite
 
 
 @pytest.fixture
-def empty_database_url(admin: Engine, server_url: URL) -> Iterator[URL]:
+def empty_database_url(server: Target, server_url: URL) -> Iterator[URL]:
     """A fresh, empty database, for tests whose point is running the migrations."""
     name = unique_name("empty")
-    create_database(admin, name)
+    with Cluster.session(server) as cluster:
+        cluster.create(name)
     yield server_url.set(database=name)
-    drop_database(admin, name)
+    with Cluster.session(server) as cluster:
+        cluster.drop(name)
 
 
 @pytest.fixture

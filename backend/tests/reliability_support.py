@@ -1,5 +1,5 @@
 """Running the real `alembic` command line the way the migrator does, on a copy of the
-migrations that a test may break, and waiting on the database instead of sleeping."""
+migrations that a test may break."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import URL
@@ -59,17 +57,6 @@ def run_alembic(
         timeout=COMMAND_TIMEOUT_S,
         check=False,
     )
-
-
-def wait_until(condition: Callable[[], object], what: str, timeout_s: float = 30.0) -> object:
-    """Poll `condition` until it returns something truthy; fail naming `what` on timeout."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
 def assert_one_clean_error(output: str, *secrets: str) -> str:

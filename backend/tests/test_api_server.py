@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from sqlalchemy import URL
 from chat_backend.revisions.throwaway_postgres import free_port
 from tests.alembic_support import BACKEND_DIR
 from tests.api_support import CODE
+from tests.waiting import wait_until
 
 SERVER_COMMAND = [sys.executable, "-m", "uvicorn", "chat_backend.api:app", "--host", "127.0.0.1"]
 START_TIMEOUT_S = 30.0
@@ -44,19 +44,14 @@ def start_uvicorn(port: int, environment: dict[str, str], log: Path) -> subproce
         )
 
 
-def wait_until_listening(process: subprocess.Popen[bytes], port: int, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"uvicorn exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)  # between polls of the port, not a wait for it
-    pytest.fail(
-        f"uvicorn did not listen on port {port} within {START_TIMEOUT_S}s:\n{log.read_text()}"
-    )
+def listening(process: subprocess.Popen[bytes], port: int, log: Path) -> bool:
+    if process.poll() is not None:
+        pytest.fail(f"uvicorn exited with {process.returncode}:\n{log.read_text()}")
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+    except OSError:
+        return False
+    return True
 
 
 @pytest.fixture
@@ -66,7 +61,9 @@ def uvicorn_url(database_url: URL, tmp_path: Path) -> Iterator[str]:
     url = database_url.render_as_string(hide_password=False)
     process = start_uvicorn(port, server_environment(DATABASE_URL=url), log)
     try:
-        wait_until_listening(process, port, log)
+        wait_until(
+            lambda: listening(process, port, log), f"uvicorn on port {port}", START_TIMEOUT_S
+        )
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()

@@ -30,4 +30,4 @@ def test_a_model_column_without_a_migration_fails(tmp_path: Path, empty_database
     assert failure.rule == "models-match-migrations"
     assert "add_column users.email" in failure.problem
     assert "add_constraint uq_users_email" in failure.problem
-    assert 'make revision m="..." auto=1' in failure.fix
+    assert 'make revision m="..." AUTO=1' in failure.fix

@@ -6,8 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
+from chat_backend import config
+from chat_backend.local_db import target
 from chat_backend.local_db.target import Target, load_target
+from tests.alembic_support import BACKEND_DIR
+
+COMPOSE_FILE = BACKEND_DIR.parent / "compose.yaml"
 
 COMPOSE_ENVIRONMENT = {
     "APP_ENV": "development",
@@ -79,3 +85,25 @@ def test_a_bad_port_gets_settings_error_and_exit_2(
 
     assert exited.value.code == 2
     assert "POSTGRES_PORT" in capsys.readouterr().err
+
+
+# target.py keeps its own copies of two lists so that a reset never imports Settings (pydantic
+# and SQLAlchemy take about a second to import); these tests keep the copies equal.
+def test_the_env_files_are_those_settings_reads() -> None:
+    assert target.ENV_FILES == config.ENV_FILES
+
+
+def test_the_variables_read_directly_are_the_settings_of_a_target() -> None:
+    settings = {name.upper() for name in config.Settings.model_fields}
+    of_a_target = {name for name in settings if name == "APP_ENV" or name.startswith("POSTGRES_")}
+
+    assert set(target.COMPOSE_VARIABLES) == of_a_target
+
+
+def test_compose_sets_every_variable_read_directly_for_both_roles() -> None:
+    compose = yaml.safe_load(COMPOSE_FILE.read_text())
+
+    for role in ("migrator", "backend"):
+        environment = compose["services"][role]["environment"]
+        missing = set(target.COMPOSE_VARIABLES) - set(environment)
+        assert not missing, f"compose.yaml's {role} no longer sets {sorted(missing)}"

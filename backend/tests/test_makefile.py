@@ -92,3 +92,17 @@ def test_make_readme_rewrites_a_stale_list_and_only_that(project_copy: Path) -> 
     assert "now matches make help" in make("readme", cwd=project_copy)
     assert readme.read_text() == current
     assert "is up to date" in make("readme", cwd=project_copy)
+
+
+def test_help_states_the_variable_convention_for_every_variable_a_target_reads() -> None:
+    """Lowercase variables take values, uppercase ones are switches: every one the targets
+    read is named in the closing lines of `make help`."""
+    variables = help_listing().rpartition("\nVariables: ")[2]
+    lowercase = set(re.findall(r"\$\(([a-z]+)\)", MAKEFILE.read_text()))
+    # AUTO is read by make; the others by the scripts, from the environment.
+    switches = {"AUTO", "FORCE", "HARD", "STEPS"}
+
+    assert "lowercase ones take a value" in variables
+    assert "UPPERCASE ones are switches and counts" in variables
+    for name in sorted(lowercase | switches):
+        assert f"{name}=" in variables, f"make help's Variables line does not name {name}="

@@ -21,7 +21,7 @@ from sqlalchemy import URL, create_engine, text
 from chat_backend.config import Settings
 from chat_backend.db.connection_retry import DatabaseUnreachableError, connect
 from chat_backend.revisions.throwaway_postgres import free_port
-from tests.alembic_support import HEAD
+from tests.alembic_support import HEAD, write_revision
 from tests.reliability_support import (
     COMMAND_TIMEOUT_S,
     alembic_command,
@@ -34,13 +34,14 @@ from tests.reliability_support import (
 SECRET = "s3cret-Not-To-Be-Shown"
 
 
-def revision_file(revision: str, down_revision: str, table: str) -> str:
-    return (
-        f'"""creates {table}"""\n\nfrom alembic import op\n\n'
-        f"revision = {revision!r}\ndown_revision = {down_revision!r}\n"
-        "branch_labels = None\ndepends_on = None\n\n\n"
-        f'def upgrade() -> None:\n    op.execute("CREATE TABLE {table} (id int)")\n\n\n'
-        "def downgrade() -> None:\n    pass\n"
+def write_creating(versions: Path, file_name: str, revision: str, table: str) -> None:
+    """A revision after head that creates `table`."""
+    write_revision(
+        versions,
+        file_name,
+        revision=revision,
+        down_revision=HEAD,
+        upgrade=f'op.execute("CREATE TABLE {table} (id int)")',
     )
 
 
@@ -259,8 +260,8 @@ def test_missing_script_location_names_the_path(backend: Path) -> None:
 
 def test_two_heads_refuse_to_upgrade(backend: Path, empty_database_url: URL) -> None:
     versions = backend / "migrations" / "versions"
-    (versions / "004_left.py").write_text(revision_file("004", HEAD, "left_side"))
-    (versions / "005_right.py").write_text(revision_file("005", HEAD, "right_side"))
+    write_creating(versions, "004_left.py", "004", "left_side")
+    write_creating(versions, "005_right.py", "005", "right_side")
     failed = run_alembic(backend, command_env(empty_database_url), "upgrade", "head")
     assert failed.returncode != 0
     assert failed.stdout.startswith("FAILED: Multiple head revisions are present")
@@ -270,8 +271,8 @@ def test_two_heads_refuse_to_upgrade(backend: Path, empty_database_url: URL) -> 
 
 def test_duplicate_revision_id_refuses_to_upgrade(backend: Path, empty_database_url: URL) -> None:
     versions = backend / "migrations" / "versions"
-    (versions / "004_mine.py").write_text(revision_file("004", HEAD, "mine"))
-    (versions / "004_theirs.py").write_text(revision_file("004", HEAD, "theirs"))
+    write_creating(versions, "004_mine.py", "004", "mine")
+    write_creating(versions, "004_theirs.py", "004", "theirs")
     failed = run_alembic(backend, command_env(empty_database_url), "upgrade", "head")
     assert failed.returncode != 0
     assert "Revision 004 is present more than once" in failed.stderr

@@ -16,7 +16,7 @@ from sqlalchemy.pool import NullPool
 
 from chat_backend.db.lock_timeouts import lock_timeout_advice, locked_tables
 from chat_backend.db.migration_runtime import LOCK_KEY
-from tests.alembic_support import HEAD, migration_config
+from tests.alembic_support import HEAD, migration_config, write_revision
 from tests.reliability_support import (
     COMMAND_TIMEOUT_S,
     alembic_command,
@@ -24,8 +24,8 @@ from tests.reliability_support import (
     command_env,
     migrations_copy,
     run_alembic,
-    wait_until,
 )
+from tests.waiting import wait_until
 
 MIGRATORS = 8
 WAITING = "Another migrator holds the migration lock; waiting for it to finish."
@@ -33,26 +33,13 @@ ADVISORY_LOCKS = (
     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
     "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 )
-SLOW_REVISION = '''"""a revision that creates a table, then takes its time"""
-
+# Revision 004 creates a table, then takes its time (SLOW_SECONDS, 30 by default).
+SLOW_UPGRADE = """
 import os
 
-from alembic import op
-
-revision = "004"
-down_revision = "003"
-branch_labels = None
-depends_on = None
-
-
-def upgrade() -> None:
-    op.execute("CREATE TABLE half_done (id int)")
-    op.execute(f"SELECT pg_sleep({os.environ.get('SLOW_SECONDS', '30')})")
-
-
-def downgrade() -> None:
-    op.execute("DROP TABLE half_done")
-'''
+op.execute("CREATE TABLE half_done (id int)")
+op.execute(f"SELECT pg_sleep({os.environ.get('SLOW_SECONDS', '30')})")
+"""
 
 
 @pytest.fixture
@@ -110,7 +97,14 @@ def test_killed_migrator_leaves_the_last_committed_revision_and_no_lock(
     empty_database_url: URL, watcher: Engine, tmp_path: Path
 ) -> None:
     directory = migrations_copy(tmp_path / "backend")
-    (directory / "migrations" / "versions" / "004_slow.py").write_text(SLOW_REVISION)
+    write_revision(
+        directory / "migrations" / "versions",
+        "004_slow.py",
+        revision="004",
+        down_revision=HEAD,
+        upgrade=SLOW_UPGRADE,
+        downgrade='op.execute("DROP TABLE half_done")',
+    )
     migrator = subprocess.Popen(
         alembic_command("upgrade", "head"),
         cwd=directory,

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import URL, Engine, text
 
+from chat_backend.exit_codes import DATA_LOSS_REFUSED
 from chat_backend.revisions import rollback_guard
 from chat_backend.revisions.rollback_guard import Drop, downgrade_sql, drops, rows_held
 from tests.alembic_support import ALEMBIC_INI, HEAD
@@ -89,7 +90,7 @@ def test_refuses_to_drop_rows_and_changes_nothing(
     engine: Engine, capsys: pytest.CaptureFixture[str]
 ) -> None:
     add_rows(engine)
-    assert guard("--steps", "2", "--backup", "backups/before.dump") == 3
+    assert guard("--steps", "2", "--backup", "backups/before.dump") == DATA_LOSS_REFUSED
     assert capsys.readouterr().err == (
         "error: rollback refused: undoing 2 revision(s) from 003 drops data: column users.email "
         "(1 non-null value), table ai_chats (1 row). A backup of the database is in "

@@ -17,6 +17,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from chat_backend.exit_codes import BAD_INPUT
+
 AppEnv = Literal["development", "test", "production"]
 # From backend/ (the Alembic commands) and from the repository root alike.
 ENV_FILES = (".env", "../.env")
@@ -148,8 +150,8 @@ def settings_or_exit() -> Settings:
         exit_with_problems(error.problems)
 
 
-def exit_with_problems(problems: list[str], code: int = 2) -> NoReturn:
-    """Print each problem as one `error:` line on stderr and exit (2: bad settings)."""
+def exit_with_problems(problems: list[str], code: int = BAD_INPUT) -> NoReturn:
+    """Print each problem as one `error:` line on stderr and exit (by default: bad input)."""
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     raise SystemExit(code)

@@ -6,8 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,15 +14,9 @@ import pytest
 
 from tests.alembic_support import write_revision
 from tests.e2e.compose_project import ComposeProject
+from tests.waiting import wait_until
 
 TIMEOUT_S = 180
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + TIMEOUT_S
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {TIMEOUT_S} s: {what}"
-        time.sleep(0.5)
 
 
 def answer(url: str) -> httpx.Response | None:
@@ -46,7 +39,9 @@ def watching(project: ComposeProject, tmp_path: Path) -> Iterator[ComposeProject
             start_new_session=True,  # its own group, so that it stops with everything it ran
         )
         try:
-            wait_until(lambda: health_status(project) == 200, "the backend is healthy")
+            wait_until(
+                lambda: health_status(project) == 200, "the backend is healthy", TIMEOUT_S, 0.5
+            )
             yield project
         finally:
             os.killpg(watch.pid, signal.SIGTERM)
@@ -69,7 +64,7 @@ def test_code_edits_and_new_revisions_reach_the_backend(watching: ComposeProject
         response = answer(f"{base}/openapi.json")
         return response.json()["info"]["title"] if response and response.is_success else None
 
-    wait_until(lambda: title() == "Edited", "the edited code runs")
+    wait_until(lambda: title() == "Edited", "the edited code runs", TIMEOUT_S, 0.5)
 
     versions = watching.directory / "backend" / "migrations" / "versions"
     write_revision(versions, "004_noop.py", revision="004", down_revision="003")
@@ -78,7 +73,7 @@ def test_code_edits_and_new_revisions_reach_the_backend(watching: ComposeProject
         response = answer(f"{base}/health")
         return response.json()["head"] if response else None
 
-    wait_until(lambda: head() == "004", "the backend knows the new head")
+    wait_until(lambda: head() == "004", "the backend knows the new head", TIMEOUT_S, 0.5)
     assert health_status(watching) == 503
     watching.make("migrate")
     assert health_status(watching) == 200

@@ -24,7 +24,8 @@ from tests.e2e.compose_project import (
     docker_client,
     running_copy,
 )
-from tests.reliability_support import assert_one_clean_error, wait_until
+from tests.reliability_support import assert_one_clean_error
+from tests.waiting import wait_until
 
 SECRET = "Rel-s3cret-9f4e"
 MIGRATORS = 8

@@ -14,6 +14,7 @@ import pytest
 
 from tests.alembic_support import HEAD, write_revision
 from tests.e2e.compose_project import ComposeProject
+from tests.waiting import wait_until
 
 NEXT = f"{int(HEAD) + 1:03d}"
 TABLES = ("users", "ai_chats", "alembic_version")
@@ -38,17 +39,16 @@ def fingerprint(stack: ComposeProject) -> dict[str, str]:
     return {table: stack.sql(FINGERPRINT.format(table)) for table in TABLES}
 
 
+def healthy(stack: ComposeProject) -> bool:
+    try:
+        return stack.health().status_code == 200
+    except httpx.TransportError:
+        return False
+
+
 def wait_until_healthy(stack: ComposeProject) -> None:
     """Poll /health until it answers 200; the backend must recover without a restart."""
-    deadline = time.monotonic() + HEALTHY_WITHIN_S
-    while True:
-        try:
-            if stack.health().status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, f"/health not 200 within {HEALTHY_WITHIN_S} s"
-        time.sleep(0.2)
+    wait_until(lambda: healthy(stack), "/health to answer 200", HEALTHY_WITHIN_S, 0.2)
 
 
 def test_the_first_reset_recreates_the_volume_and_builds_the_template(

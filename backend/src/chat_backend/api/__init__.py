@@ -1,4 +1,8 @@
-"""The HTTP API over users and chats: `uvicorn chat_backend.api:app`.
+"""The HTTP API over users and chats: `uvicorn chat_backend.api:app`, the backend service.
+
+application builds the app (`create_app`) from the routers users, chats and health (`/health`:
+the database reachable and at head); pages is the pagination the list routes share; errors
+turns every failure into a JSON error body. It imports config, models and db only.
 
 `app` is built on first access, not at import, so importing this package never reads the
 environment or connects; tests call `create_app` with their own settings instead.

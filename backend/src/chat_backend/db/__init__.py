@@ -1,7 +1,14 @@
-"""What the image runs against the database: the engine, connecting with retry, the migrators'
-lock and timeouts, revision checksums, the schema-at-head state, and the wait for it (the
-backend's init container on Kubernetes: `python -m chat_backend.db.wait_for_head`).
+"""What the image runs against the database, in the backend and in the migrator.
+
+alembic_config finds alembic.ini (honouring ALEMBIC_CONFIG, as the `alembic` command does);
+engine builds the SQLAlchemy engine; connection_retry connects to a database that may not be
+up yet; migration_runtime holds the migrators' advisory lock and timeouts and reports a failed
+revision in one line, with lock_timeouts naming the table a migration waited for;
+revision_checksums records what each applied revision ran; schema_state says whether the
+database is at head; wait_for_head waits, bounded, until it is (the backend's init container
+on Kubernetes: `python -m chat_backend.db.wait_for_head`).
 
 The backend (`api/`) and the migrator (`migrations/env.py`) import from here; nothing here
-imports the host tools (`revisions/`, `local_db/`, `doctor/`, `deploy/`), and a test keeps it so.
+imports the host tools (`revisions/`, `local_db/`, `doctor/`, `deploy/`), and
+tests/test_layers.py keeps it so.
 """

@@ -1,7 +1,10 @@
 """Disposable local databases: a reset, snapshots and test databases, each a clone of another
 database made by PostgreSQL in milliseconds (`CREATE DATABASE ... TEMPLATE`).
 
-`python -m chat_backend.local_db --help` lists the commands; `make reset`, `make snapshot` and
-the other targets run it inside the stack. Every command that replaces or deletes a database
-passes `guard.require_local` first.
+`python -m chat_backend.local_db --help` (commands) lists the commands; `make reset`,
+`make snapshot` and the other targets run it inside the stack. target says which database
+and environment a command acts on, guard refuses anything but a local development database
+(every command that replaces or deletes one passes `guard.require_local` first), cluster is
+the one module that creates, clones and drops databases, templates builds the migrated
+template, snapshots names and lists the snapshots. seed is `make seed`'s sample data.
 """

@@ -1,5 +1,9 @@
 """Whole databases on one PostgreSQL server, through an admin session on its maintenance
-database: clone, drop, swap in a clone, seal as a template, list.
+database: create, clone, drop, swap in a clone, seal as a template, list.
+
+The one module that creates and drops databases: the local-database commands, the revision
+tooling's throwaway database (chat_backend.revisions.throwaway_postgres) and the tests' fixtures
+all go through it.
 
 psycopg2 directly, not SQLAlchemy: SQLAlchemy's import alone would take most of a reset's
 half-second budget.
@@ -20,8 +24,9 @@ from chat_backend.local_db.target import Target
 
 MAINTENANCE_DATABASE = "postgres"
 PROTECTED_DATABASES = frozenset({MAINTENANCE_DATABASE, "template0", "template1"})
-# One advisory lock for every local-database command on a server (a 64-bit number derived from
-# a fixed name), so two resets or template builds never trip over each other's databases.
+# One advisory lock for every session of this module on a server (a 64-bit number derived from
+# a fixed name), so two resets, template builds or test fixtures never trip over each other's
+# databases.
 LOCK_KEY = 0x63_68_61_74_2D_6C_64_62  # "chat-ldb"
 # How long a session still connected to a database we close gets to end.
 TERMINATE_TIMEOUT_MS = 5_000

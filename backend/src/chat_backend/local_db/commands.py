@@ -15,15 +15,12 @@ from pathlib import Path
 import psycopg2  # type: ignore[import-untyped]
 
 from chat_backend.db.alembic_config import alembic_ini_path
+from chat_backend.exit_codes import FAILED, NO_TEMPLATE
 from chat_backend.local_db import snapshots, templates
 from chat_backend.local_db.cluster import Cluster
 from chat_backend.local_db.guard import RefusedError, require_local
 from chat_backend.local_db.snapshots import SnapshotError
 from chat_backend.local_db.target import Target, load_target
-
-# `reset --require-template` on a server with no template yet: `make reset` then recreates
-# the volume (the first reset), and builds the template for the next ones.
-NO_TEMPLATE = 3
 
 Handler = Callable[[Target, argparse.Namespace], int]
 
@@ -46,6 +43,8 @@ def _reset(target: Target, args: argparse.Namespace) -> int:
     started = time.monotonic()
     with Cluster.session(target) as cluster:
         if args.require_template and not cluster.names(templates.template_prefix(target.database)):
+            # `make reset` then recreates the volume (the first reset), and builds the template
+            # for the next ones.
             print("reset: no migrated template on this server yet", file=sys.stderr)
             return NO_TEMPLATE
         template, built = templates.ensure_template(
@@ -197,4 +196,4 @@ def _size(size_bytes: int) -> str:
 
 def _fail(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
-    return 1
+    return FAILED

@@ -15,6 +15,7 @@ from sqlalchemy.exc import OperationalError
 from chat_backend.config import Settings, exit_with_problems, settings_or_exit
 from chat_backend.db.engine import make_engine
 from chat_backend.db.schema_state import SchemaState, database_revision, load_code_schema
+from chat_backend.exit_codes import FAILED
 from chat_backend.models import AiChat, User
 
 DEMO_USER = {
@@ -99,7 +100,7 @@ def main(settings: Settings) -> None:
     try:
         problem = schema_problem(engine)
         if problem is not None:
-            exit_with_problems([problem], code=1)
+            exit_with_problems([problem], code=FAILED)
         print(describe(seed(engine)))
     finally:
         engine.dispose()

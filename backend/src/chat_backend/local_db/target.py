@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from sqlalchemy import URL
 
 # What Compose sets for both backend roles (compose.yaml); all of them, or Settings decides.
+# Copies of config's names, kept equal by tests/test_local_target.py: importing config would
+# import pydantic and SQLAlchemy.
 COMPOSE_VARIABLES = (
     "APP_ENV",
     "POSTGRES_HOST",

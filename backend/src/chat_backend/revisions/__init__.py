@@ -1,6 +1,8 @@
-"""Host tooling for revision files: `python -m chat_backend.revisions COMMAND` (the Makefile's
-`revision`, `merge`, `sql`, `schema` and `check` targets).
+"""Host tooling for revision files: `python -m chat_backend.revisions COMMAND` (cli), run by
+the Makefile's `revision`, `merge`, `sql`, `applied`, `schema` and `check` targets.
 
-Where the files are (layout), their numbers (files), the gate (checks/), the rollback guard
-(run in the migrator image by `make rollback`) and the throwaway server the checks run on.
+layout says where the files are, files numbers and writes them, checks/ is the gate
+(`make check`), rollback_guard refuses a downgrade that would drop data (run in the migrator
+image by `make rollback`), and throwaway_postgres finds or starts the server the checks run
+on (its databases are made by local_db.cluster).
 """

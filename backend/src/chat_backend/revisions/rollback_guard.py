@@ -32,6 +32,7 @@ from sqlalchemy import Connection, text
 from chat_backend.config import exit_with_problems, settings_or_exit
 from chat_backend.db.alembic_config import alembic_ini_path
 from chat_backend.db.migration_runtime import connection_for
+from chat_backend.exit_codes import DATA_LOSS_REFUSED
 
 IDENTIFIER = r'(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)'
 NAME = rf"{IDENTIFIER}(?:\.{IDENTIFIER})?"
@@ -129,7 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sql = _sql_or_exit(args.config, script, current, args.steps)
         losses = [Loss(drop, rows) for drop in drops(sql) if (rows := rows_held(connection, drop))]
     if losses and not args.force:
-        exit_with_problems([_refusal(current, args, losses)], code=3)
+        exit_with_problems([_refusal(current, args, losses)], code=DATA_LOSS_REFUSED)
     if losses:
         print(f"rollback: dropping {', '.join(map(str, losses))}, as FORCE=1 asks", file=sys.stderr)
     command.downgrade(Config(args.config), f"-{args.steps}")

@@ -22,7 +22,8 @@ from pathlib import Path
 from sqlalchemy import URL
 
 from chat_backend.config import load_settings, parse_postgres_url
-from chat_backend.databases import admin_engine, create_database, drop_database
+from chat_backend.local_db.cluster import Cluster
+from chat_backend.local_db.target import Target
 
 NO_SERVER = (
     "No PostgreSQL server to run on. Either set TEST_DATABASE_URL="
@@ -67,14 +68,15 @@ def database_server() -> Iterator[URL]:
 def throwaway_database() -> Iterator[URL]:
     """Yield the URL of a new, empty database, dropped (with its server, if ours) afterwards."""
     with database_server() as server:
-        admin = admin_engine(server)
+        target = Target.from_url(server, app_env="test")
         name = f"chat_throwaway_{os.getpid()}_{secrets.token_hex(4)}"
-        create_database(admin, name)
+        with Cluster.session(target) as cluster:
+            cluster.create(name)
         try:
             yield server.set(database=name)
         finally:
-            drop_database(admin, name)
-            admin.dispose()
+            with Cluster.session(target) as cluster:
+                cluster.drop(name)
 
 
 @contextmanager

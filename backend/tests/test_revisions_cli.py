@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
+from alembic import command
 from sqlalchemy import URL
 
 from chat_backend.revisions.cli import main
 from chat_backend.revisions.layout import MigrationLayout
+from tests.alembic_support import BACKEND_DIR
 from tests.checks_support import REAL, add_revision, copy_project
+from tests.reliability_support import COMMAND_TIMEOUT_S, command_env
 
 
 @pytest.fixture
@@ -82,6 +86,35 @@ def test_applied_checks_the_configured_database(
     monkeypatch.setenv("DATABASE_URL", database_url.render_as_string(hide_password=False))
     assert run(REAL, "applied") == 0
     assert "ok    applied revisions unchanged (checksums)" in capsys.readouterr().out
+
+
+def test_make_applied_names_a_revision_edited_after_the_database_ran_it(
+    project: MigrationLayout, empty_database_url: URL
+) -> None:
+    command.upgrade(project.config(empty_database_url), "head")
+    env = command_env(empty_database_url, ALEMBIC_CONFIG=str(project.alembic_ini))
+
+    def make_applied() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["make", "applied"],
+            cwd=BACKEND_DIR.parent,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT_S,
+            check=False,
+        )
+
+    unchanged = make_applied()
+    assert unchanged.returncode == 0, unchanged.stderr
+    assert "ok    applied revisions unchanged (checksums)" in unchanged.stdout
+
+    path = project.versions_dir / "003_add_email_to_users.py"
+    path.write_text(path.read_text().replace("String(length=255)", "String(length=320)"))
+    edited = make_applied()
+    assert edited.returncode != 0
+    assert "FAIL  applied revisions unchanged (checksums)" in edited.stdout
+    assert "error: revision 003 (003_add_email_to_users.py)" in edited.stderr
 
 
 def test_a_missing_alembic_ini_exits_2_and_says_where_to_run(
