@@ -27,6 +27,8 @@ log = logging.getLogger("alembic.runtime.migration")
 # One advisory lock key for every migrator of this project: a 64-bit number derived from a
 # fixed name, so it never changes between releases.
 LOCK_KEY = 0x63_68_61_74_2D_6D_69_67  # "chat-mig"
+# Marks, in the connection's info, a session that holds the lock (see migration_lock).
+LOCK_HELD = "chat_backend.migration_lock_held"
 
 # A killed migrator's statement then stops within a second, instead of running on (holding its
 # table locks and the migrators' lock) until it ends. PostgreSQL 14+; older servers lack the
@@ -83,7 +85,14 @@ def migration_lock(connection: Connection, settings: Settings) -> Iterator[None]
     Concurrent migrators wait here instead of racing. The lock query autobegins a transaction
     (SQLAlchemy 2); it is committed before yielding, or Alembic would run every migration inside
     it and nothing would be committed when the connection closes.
+
+    A caller that already holds the lock on this connection (the rollback guard, which
+    decides and downgrades in one transaction of its own) gets it as it is: nothing is
+    taken, set or committed again.
     """
+    if connection.info.get(LOCK_HELD):
+        yield
+        return
     if not connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}):
         log.info("Another migrator holds the migration lock; waiting for it to finish.")
         connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": LOCK_KEY})
@@ -99,9 +108,11 @@ def migration_lock(connection: Connection, settings: Settings) -> Iterator[None]
     )
     connection.execute(CHECK_CLIENT_CONNECTION)
     connection.commit()
+    connection.info[LOCK_HELD] = True
     try:
         yield
     finally:
+        del connection.info[LOCK_HELD]
         if connection.in_transaction():
             connection.rollback()
         connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
