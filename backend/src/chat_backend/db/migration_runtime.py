@@ -27,6 +27,8 @@ log = logging.getLogger("alembic.runtime.migration")
 # One advisory lock key for every migrator of this project: a 64-bit number derived from a
 # fixed name, so it never changes between releases.
 LOCK_KEY = 0x63_68_61_74_2D_6D_69_67  # "chat-mig"
+# SQLSTATE of a statement cancelled by statement_timeout (or by a user).
+QUERY_CANCELED = "57014"
 # Marks, in the connection's info, a session that holds the lock (see migration_lock).
 LOCK_HELD = "chat_backend.migration_lock_held"
 
@@ -95,7 +97,7 @@ def migration_lock(connection: Connection, settings: Settings) -> Iterator[None]
         return
     if not connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}):
         log.info("Another migrator holds the migration lock; waiting for it to finish.")
-        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": LOCK_KEY})
+        _wait_for_lock(connection)
     connection.execute(
         text(
             "SELECT set_config('lock_timeout', :lock, false), "
@@ -117,6 +119,26 @@ def migration_lock(connection: Connection, settings: Settings) -> Iterator[None]
             connection.rollback()
         connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
         connection.commit()
+
+
+def _wait_for_lock(connection: Connection) -> None:
+    """Wait for the lock; a statement_timeout set on the server for the role or database (we
+    set ours only once we hold the lock) may cancel the wait: one line, exit 2."""
+    try:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": LOCK_KEY})
+    except DBAPIError as error:
+        if getattr(error.orig, "pgcode", None) != QUERY_CANCELED:
+            raise
+        connection.rollback()
+        timeout = connection.scalar(text("SELECT current_setting('statement_timeout')"))
+        exit_with_problems(
+            [
+                f"waiting for the migration lock was cancelled by the server's statement_timeout "
+                f"({timeout}, set for this role or database): another migrator holds the lock; "
+                "run again once it has finished, or lift the setting for migrations "
+                "(ALTER ROLE ... RESET statement_timeout)"
+            ]
+        )
 
 
 def failure_message(connection: Connection, script: ScriptDirectory, error: DBAPIError) -> str:
