@@ -5,7 +5,6 @@ command line, as the migrator does."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -100,13 +99,13 @@ def test_numbers_postgresql_cannot_take_are_one_line(
 
 
 @pytest.fixture
-def statement_timeout_database(empty_database_url: URL, admin: Engine) -> Iterator[URL]:
+def statement_timeout_database(empty_database_url: URL, admin: Engine) -> URL:
     """The test database with a server-side statement_timeout, as a DBA might set one."""
     with admin.connect() as connection:
         connection.execute(
             text(f'ALTER DATABASE "{empty_database_url.database}" SET statement_timeout = 300')
         )
-    yield empty_database_url
+    return empty_database_url
 
 
 def test_a_lock_wait_cancelled_by_a_server_timeout_is_one_line(
