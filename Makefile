@@ -10,6 +10,8 @@ MAKEFLAGS += --no-print-directory
 COMPOSE ?= docker compose
 # A one-off container of the migrator image (starts db first, waits for it to be healthy).
 MIGRATOR := $(COMPOSE) run --rm --quiet-pull migrator
+# Values a user gives (m=, rev=, from=, to=, s=, name=, file=, args=) reach the commands through
+# the environment ("$${m}"), never pasted into the command line: a backtick stays text.
 
 ##@ Stack
 
@@ -30,7 +32,7 @@ down: ## Stop the stack (the database volume is kept)
 
 .PHONY: logs
 logs: ## Follow the logs (one service: make logs s=backend)
-	$(COMPOSE) logs --follow $(s)
+	$(COMPOSE) logs --follow $${s:+"$${s}"}
 
 .PHONY: ps
 ps: ## Show the services and their health
@@ -69,7 +71,7 @@ history: ## List every revision, newest first, marking the database's
 .PHONY: stamp
 stamp: ## Record a revision as applied without running it (rev=002)
 	$(if $(rev),,$(error rev is required: make stamp rev=002))
-	$(MIGRATOR) alembic stamp $(rev)
+	$(MIGRATOR) alembic stamp "$${rev}"
 
 .PHONY: psql
 psql: ## Open psql on the development database
@@ -136,7 +138,7 @@ lint: ## Lint and type-check: ruff, mypy, shellcheck
 
 .PHONY: test
 test: lint ## Run every test: unit, database (real PostgreSQL) and end-to-end (real Compose)
-	cd backend && uv run --frozen pytest $(args)
+	cd backend && uv run --frozen pytest $${args-}
 
 ##@ Migration gate
 
@@ -147,15 +149,15 @@ MIGRATION_CLI := cd backend && uv run --frozen python -m chat_backend.revisions
 .PHONY: revision
 revision: ## Write the next numbered revision: make revision m="add email" (auto=1: from the models)
 	$(if $(m),,$(error m is required: make revision m="add email"))
-	$(MIGRATION_CLI) revision --message "$(m)" $(if $(auto),--autogenerate)
+	$(MIGRATION_CLI) revision --message "$${m}" $(if $(auto),--autogenerate)
 
 .PHONY: merge
 merge: ## Join two heads with the next numbered merge revision (m="..." optional)
-	$(MIGRATION_CLI) merge $(if $(m),--message "$(m)")
+	$(MIGRATION_CLI) merge $${m:+--message "$${m}"}
 
 .PHONY: sql
 sql: ## Print the offline SQL of an upgrade: make sql from=002 to=head (defaults: base, head)
-	$(MIGRATION_CLI) sql --from "$(or $(from),base)" --to "$(or $(to),head)"
+	$(MIGRATION_CLI) sql --from "$${from:-base}" --to "$${to:-head}"
 
 .PHONY: schema
 schema: ## Rewrite db/schema.sql from a throwaway database migrated to head

@@ -13,7 +13,7 @@ from typing import Any
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, Executable, text
 from sqlalchemy.exc import DBAPIError
 
 from chat_backend.config import Settings, exit_with_problems
@@ -21,6 +21,7 @@ from chat_backend.db.connection_retry import DatabaseUnreachableError, connect
 from chat_backend.db.engine import make_engine
 from chat_backend.db.lock_timeouts import is_lock_timeout, lock_timeout_advice
 from chat_backend.db.revision_checksums import TABLE as CHECKSUM_TABLE
+from chat_backend.db.revision_checksums import offline_statements
 
 log = logging.getLogger("alembic.runtime.migration")
 
@@ -119,6 +120,17 @@ def migration_lock(connection: Connection, settings: Settings) -> Iterator[None]
             connection.rollback()
         connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
         connection.commit()
+
+
+def offline_preamble(settings: Settings) -> list[Executable | str]:
+    """The head of an offline script (`alembic upgrade --sql`, `make sql`): the migration
+    timeouts, as the online migrator sets them, and the checksum table its revisions fill.
+    (No advisory lock: whoever runs the script runs it once, by hand.)"""
+    return [
+        f"SET lock_timeout = '{settings.migration_lock_timeout_ms}ms'",
+        f"SET statement_timeout = '{settings.migration_statement_timeout_ms}ms'",
+        *offline_statements(),
+    ]
 
 
 def _wait_for_lock(connection: Connection) -> None:
