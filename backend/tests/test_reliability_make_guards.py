@@ -172,7 +172,7 @@ def test_the_host_view_is_guarded_before_anything_runs(
     assert refused.stderr.startswith(expected), refused.stderr
 
 
-@pytest.mark.parametrize("ci", ["false", "0", "no", ""])
+@pytest.mark.parametrize("ci", ["false", "0", "no", ""], ids=["false", "0", "no", "empty"])
 def test_ci_counts_only_when_true(repo: Path, ci: str) -> None:
     refused = make_with(repo, {"CI": ci}, "reset")
 

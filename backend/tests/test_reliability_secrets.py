@@ -86,6 +86,7 @@ def test_a_env_file_that_is_not_utf8_is_one_line(backend: Path) -> None:
             "set it to a number of seconds up to 86400, e.g. 10",
         ),
     ],
+    ids=["lock-timeout-beyond-int32", "statement-timeout-beyond-int32", "connect-timeout-nan"],
 )
 def test_numbers_postgresql_cannot_take_are_one_line(
     backend: Path, empty_database_url: URL, variable: str, value: str, expected: str
