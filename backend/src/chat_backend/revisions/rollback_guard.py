@@ -50,7 +50,6 @@ COLUMNS = text(
     "SELECT attnum, attname FROM pg_attribute WHERE attrelid = :table AND attnum > 0 "
     "AND NOT attisdropped ORDER BY attnum"
 )
-QUOTED = text("SELECT quote_ident(:name)")
 
 
 @dataclass(frozen=True)
@@ -78,7 +77,8 @@ class Loss:
         plural = "" if lost == 1 else "s"
         if self.remaining is None:
             return f"{self.held} ({lost} {unit}{plural})"
-        return f"{self.held} ({lost} of {self.held.count} {unit}s deleted)"
+        held_plural = "" if self.held.count == 1 else "s"
+        return f"{self.held} ({lost} of {self.held.count} {unit}{held_plural} deleted)"
 
 
 # Keys: (table OID, 0) for a table's rows, (table OID, attnum) for a column's values.
@@ -95,7 +95,7 @@ def holdings(connection: Connection) -> Holdings:
         qualified = f"{_quoted(connection, schema)}.{_quoted(connection, name)}"
         columns = connection.execute(COLUMNS, {"table": oid}).all()
         counts = [f"count({_quoted(connection, column)})" for _, column in columns]
-        # Names come from the catalog, quoted by the server itself.
+        # Names come from the catalog, always quoted.
         query = f"SELECT {', '.join(['count(*)', *counts])} FROM {qualified}"  # noqa: S608
         rows, *values = connection.execute(text(query)).one()
         found[(oid, 0)] = Held(label, None, int(rows))
@@ -130,7 +130,7 @@ def _lost(held: Held, kept: Held | None) -> bool:
 
 
 def _quoted(connection: Connection, name: str) -> str:
-    return str(connection.scalar(QUOTED, {"name": name}))
+    return connection.dialect.identifier_preparer.quote_identifier(name)
 
 
 def target_revision(script: ScriptDirectory, current: str, steps: int) -> str:
