@@ -18,6 +18,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from chat_backend.env_encoding import NotUtf8Error, read_env_text
+
 AppEnv = Literal["development", "test", "production"]
 # From backend/ (the Alembic commands) and from the repository root alike.
 ENV_FILES = (".env", "../.env")
@@ -180,13 +182,9 @@ def _unreadable_env_lines() -> list[str]:
         if not path.is_file():
             continue
         try:
-            content = path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as error:
-            line = error.object[: error.start].count(b"\n") + 1
-            problems.append(
-                f"{path.resolve()} line {line}: byte 0x{error.object[error.start]:02x} is not "
-                "UTF-8; save the file as UTF-8"
-            )
+            content = read_env_text(path)
+        except NotUtf8Error as error:
+            problems.append(f"{path.resolve()} {error}")
             continue
         problems += [
             f"{path.resolve()} line {binding.original.line}: not a NAME=value setting; "
