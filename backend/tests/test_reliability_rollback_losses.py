@@ -219,3 +219,36 @@ def test_a_failing_downgrade_changes_nothing_and_says_so(
     assert "division by zero" in errors[0]
     assert sql(engine, "SELECT version_num FROM alembic_version") == "005"
     assert sql(engine, "SELECT to_regclass('notes') IS NOT NULL") is True
+
+
+@pytest.mark.usefixtures("guard_env")
+def test_a_downgrade_that_cannot_run_in_a_transaction_changes_nothing(
+    migrations: Path, database_url: URL, engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An autocommit block (CREATE INDEX CONCURRENTLY) would commit halfway: the guard cannot
+    judge such a downgrade in one transaction, so it fails and changes nothing."""
+    add_revisions(
+        migrations,
+        [
+            (
+                "004",
+                "op.execute('CREATE TABLE notes (body text)')",
+                """
+                with op.get_context().autocommit_block():
+                    op.execute('CREATE INDEX CONCURRENTLY ix_users_created ON users (id)')
+                op.drop_table('notes')
+                """,
+            )
+        ],
+    )
+    upgrade(database_url, migrations)
+
+    with pytest.raises(SystemExit) as exited:
+        rollback_guard.main(["--steps", "1", "--config", str(migrations / "alembic.ini")])
+
+    assert exited.value.code == 1
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error")]
+    assert len(errors) == 1, errors
+    assert sql(engine, "SELECT version_num FROM alembic_version") == "004"
+    assert sql(engine, "SELECT to_regclass('notes') IS NOT NULL") is True
+    assert sql(engine, "SELECT to_regclass('ix_users_created') IS NULL") is True

@@ -181,6 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             _roll_back(connection, config, current, target, args)
         except DBAPIError as error:
             exit_with_problems([_failed(connection, current, target, error)], code=1)
+        except Exception as error:  # rolled back in _roll_back; said in one line
+            exit_with_problems([_not_judged(current, target, error)], code=1)
     return 0
 
 
@@ -238,6 +240,17 @@ def _failed(connection: Connection, current: str, target: str, error: DBAPIError
     return (
         f"rollback from {current} to {target} failed: {reason}. It ran in one transaction, "
         "which was rolled back: the database is unchanged"
+    )
+
+
+def _not_judged(current: str, target: str, error: Exception) -> str:
+    # Alembic cannot run an autocommit block inside the caller's transaction (it asserts).
+    return (
+        f"rollback from {current} to {target} cannot run in one transaction "
+        f"({type(error).__name__}: {error or 'no message'}), so its losses cannot be counted; "
+        "it was rolled back: the database is unchanged. A revision in the range probably "
+        "needs its own transaction (an autocommit block): after `make backup`, downgrade by "
+        f"hand with `alembic downgrade {target}`"
     )
 
 
