@@ -18,6 +18,7 @@ import ctypes
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from functools import cache
 
 import psycopg2  # type: ignore[import-untyped]
 from psycopg2.extensions import make_dsn, parse_dsn  # type: ignore[import-untyped]
@@ -41,6 +42,7 @@ class _ConninfoOption(ctypes.Structure):
     )
 
 
+@cache
 def _libpq() -> ctypes.CDLL:
     # psycopg2's extension module is linked against the libpq it connects with; symbols are
     # looked up through its dependencies, so this is that very library.
