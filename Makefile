@@ -17,6 +17,8 @@ MIGRATOR := $(COMPOSE) run --rm --quiet-pull migrator
 # The revision tooling's command line, on the host (backend/src/chat_backend/revisions/cli.py);
 # the targets only pass it their arguments.
 REVISIONS := cd backend && uv run --frozen python -m chat_backend.revisions
+# Values a user gives (m=, rev=, from=, to=, s=, name=, file=, args=) reach the commands through
+# the environment ("$${m}"), never pasted into the command line: a backtick stays text.
 
 ##@ Stack
 
@@ -37,7 +39,7 @@ down: ## Stop the stack (the database volume is kept)
 
 .PHONY: logs
 logs: ## Follow the logs (one service: make logs s=backend)
-	$(COMPOSE) logs --follow $(s)
+	$(COMPOSE) logs --follow $${s:+"$${s}"}
 
 .PHONY: ps
 ps: ## Show the services and their health
@@ -60,7 +62,7 @@ seed: ## Add sample data (a demo user with a chat); running it again changes not
 .PHONY: revision
 revision: ## Write the next numbered revision: make revision m="add email" (AUTO=1: from the models)
 	$(if $(m),,$(error m is required: make revision m="add email"))
-	$(REVISIONS) revision --message "$(m)" $(if $(AUTO),--autogenerate)
+	$(REVISIONS) revision --message "$${m}" $(if $(AUTO),--autogenerate)
 
 .PHONY: migrate
 migrate: ## Upgrade the database to the newest revision (head)
@@ -72,11 +74,11 @@ rollback: ## Undo the newest revisions (STEPS=n, default 1); backs up first, and
 
 .PHONY: merge
 merge: ## Join two heads with the next numbered merge revision (m="..." optional)
-	$(REVISIONS) merge $(if $(m),--message "$(m)")
+	$(REVISIONS) merge $${m:+--message "$${m}"}
 
 .PHONY: sql
 sql: ## Print the offline SQL of an upgrade: make sql from=002 to=head (defaults: base, head)
-	$(REVISIONS) sql --from "$(or $(from),base)" --to "$(or $(to),head)"
+	$(REVISIONS) sql --from "$${from:-base}" --to "$${to:-head}"
 
 .PHONY: current
 current: ## Show the database's revision
@@ -93,7 +95,7 @@ applied: ## Check that no revision the database applied was edited since (checks
 .PHONY: stamp
 stamp: ## Record a revision as applied without running it (rev=002)
 	$(if $(rev),,$(error rev is required: make stamp rev=002))
-	$(MIGRATOR) alembic stamp $(rev)
+	$(MIGRATOR) alembic stamp "$${rev}"
 
 .PHONY: psql
 psql: ## Open psql on the development database
@@ -164,11 +166,11 @@ lint: ## Lint and type-check: ruff, mypy, shellcheck
 
 .PHONY: test
 test: lint ## Run every test: unit, database (real PostgreSQL) and end-to-end (real Compose), with branch coverage
-	cd backend && uv run --frozen pytest --cov=chat_backend $(args)
+	cd backend && uv run --frozen pytest --cov=chat_backend $${args-}
 
 .PHONY: test-fast
 test-fast: ## The edit loop: unit and database tests; no lint, no Compose, no coverage (args="-k reset" narrows it)
-	cd backend && uv run --frozen pytest -m "not e2e" $(args)
+	cd backend && uv run --frozen pytest -m "not e2e" $${args-}
 
 ##@ Measurements
 

@@ -8,6 +8,8 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 read -r -a compose <<< "${COMPOSE:-docker compose}"
+# Backups hold every user's chats: readable by this user only (files 0600, backups/ 0700).
+umask 077
 
 stamp="$(date -u +%Y%m%dT%H%M%SZ)${1:+-$1}"
 file="backups/${stamp}.dump"
@@ -17,6 +19,7 @@ while [[ -e "${file}" ]]; do
   file="backups/${stamp}-${n}.dump"
 done
 mkdir -p backups
+chmod 700 backups
 
 # pg_dump needs the server; starting it is a no-op when it already runs.
 if ! started="$("${compose[@]}" up --detach --wait db 2>&1)"; then

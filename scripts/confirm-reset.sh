@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Asks before a command replaces the local database (`make reset`, `make restore`). FORCE=1 or
-# CI skip the question; without a terminal to ask on, it refuses rather than guess.
+# CI=true skip the question; without a terminal to ask on, it refuses rather than guess.
 # Usage: scripts/confirm-reset.sh [COMMAND]   (shown in the hint; default: make reset)
 set -euo pipefail
 
 command="${1:-make reset}"
-if [[ "${FORCE:-}" == 1 || -n "${CI:-}" ]]; then
+# CI counts only when it says so (CI systems set CI=true); CI=false or CI=0 still asks.
+ci="${CI:-}"
+if [[ "${FORCE:-}" == 1 || "${ci,,}" =~ ^(1|true|yes|on)$ ]]; then
   exit 0
 fi
 if [[ ! -t 0 ]]; then

@@ -16,6 +16,10 @@ in_container() {
 }
 
 args=("$@")
+# The host's view first (APP_ENV, the Docker engine); the container then checks its own.
+if [[ "${1:-}" != snapshots ]]; then
+  scripts/host-guard.sh "make ${1:-}"
+fi
 status=0
 in_container exec -T backend || status=$?
 # Exit 1 is also what `exec` gives when the backend is not running: only then retry.

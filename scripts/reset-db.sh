@@ -10,6 +10,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 read -ra compose <<< "${COMPOSE:-docker compose}"
 no_template=4 # chat_backend.exit_codes.NO_TEMPLATE: no template on this server yet
 
+# Before anything else: the volume must never go unless the host's view is a local
+# development one too (the containers' view is checked by local-db.sh).
+scripts/host-guard.sh "make reset"
+
 if [[ "${HARD:-}" == 1 ]]; then
   scripts/local-db.sh guard
 else

@@ -13,6 +13,7 @@ from chat_backend.db.migration_runtime import (
     connection_for,
     failure_message,
     migration_lock,
+    offline_preamble,
 )
 from chat_backend.db.revision_checksums import record_checksum, warn_about_edited_revisions
 from chat_backend.models import metadata
@@ -33,8 +34,11 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
+        on_version_apply=record_checksum,
         **CONTEXT_OPTIONS,
     )
+    for statement in offline_preamble(settings):
+        context.execute(statement)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -64,11 +64,39 @@ def test_only_revisions_still_applied_are_compared(tmp_path: Path, empty_databas
     layout = copy_project(tmp_path)
     config = layout.config(empty_database_url)
     command.upgrade(config, "head")
-    command.stamp(config, "001")  # a stamp runs nothing: 002's checksum stays recorded
-    assert "002" in recorded(empty_database_url)
+    command.stamp(config, "001")
+    engine = create_engine(empty_database_url)
+    with engine.begin() as connection:  # a row an older runtime left behind on a stamp
+        connection.execute(checksums.insert().values(revision="002", sha256="0" * 64))
     with (layout.versions_dir / "002_create_ai_chats.py").open("a") as revision:
         revision.write("# edited while not applied\n")
-    engine = create_engine(empty_database_url)
     with engine.connect() as connection:
         assert edited_revisions(connection, layout.script()) == []
     engine.dispose()
+
+
+def test_stamping_down_removes_the_checksums_above_the_new_revision(database_url: URL) -> None:
+    command.stamp(REAL.config(database_url), "001")
+
+    assert set(recorded(database_url)) == {"001"}
+
+
+def test_offline_sql_sets_the_timeouts_and_records_the_checksums(
+    empty_database_url: URL, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`alembic upgrade head --sql` (make sql), applied by hand, leaves the same bookkeeping
+    as running the migrations online."""
+    command.upgrade(REAL.config(), "head", sql=True)
+    sql = capsys.readouterr().out
+    assert "SET lock_timeout = '5000ms';" in sql
+    assert "SET statement_timeout = '600000ms';" in sql
+
+    engine = create_engine(empty_database_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(sql.replace("%", "%%"))
+    engine.dispose()
+
+    assert recorded(empty_database_url) == {
+        revision.revision: file_checksum(revision.path)
+        for revision in REAL.script().walk_revisions()
+    }

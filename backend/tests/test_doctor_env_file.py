@@ -102,3 +102,12 @@ def test_setting_follows_compose_precedence(
     tmp_path: Path, environ: dict[str, str], env: str, expected: str
 ) -> None:
     assert env_files(tmp_path, env).setting("POSTGRES_PORT", environ) == expected
+
+
+def test_an_env_file_that_is_not_utf8_is_one_failure(tmp_path: Path) -> None:
+    (tmp_path / ".env.example").write_text(EXAMPLE)
+    (tmp_path / ".env").write_bytes(b"APP_ENV=development\nPOSTGRES_PASSWORD=caf\xe9-secret\n")
+
+    assert messages(EnvFiles.read(tmp_path)) == [
+        (Level.FAIL, ".env line 2: byte 0xe9 is not UTF-8; save the file as UTF-8")
+    ]

@@ -6,6 +6,7 @@ that stopped guarding could not touch any stack.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -85,3 +86,97 @@ def test_bad_arguments_fail_early_with_the_fix(
     assert expected in failed.stderr
     assert failed.stdout == ""
     assert not any((repo / "backups").glob("*.dump"))
+
+
+# A value a careless paste (or a hostile README) could hold: run by a shell, it creates files.
+HOSTILE = "x `touch pwned-backtick` $$(touch pwned-dollar) ; touch pwned-semicolon"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("revision", f"m={HOSTILE}", "MIGRATION_CLI=true"),
+        ("merge", f"m={HOSTILE}", "MIGRATION_CLI=true"),
+        ("sql", f"from={HOSTILE}", f"to={HOSTILE}", "MIGRATION_CLI=true"),
+        ("stamp", f"rev={HOSTILE}", "MIGRATOR=true"),
+        ("logs", f"s={HOSTILE}", "COMPOSE=true"),
+        ("snapshot", f"name={HOSTILE}", "LOCAL_DB=true"),
+        ("restore-backup", f"file={HOSTILE}"),
+    ],
+    ids=lambda args: args[0],
+)
+def test_make_variables_reach_commands_as_values_never_as_shell_code(
+    repo: Path, args: tuple[str, ...]
+) -> None:
+    make(repo, *args)
+
+    assert sorted(path.name for path in repo.glob("pwned-*")) == []
+
+
+def make_with(repo: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`make` with these variables in its environment and no terminal on stdin."""
+    clean = {k: v for k, v in os.environ.items() if k not in {"APP_ENV", "CI", "DOCKER_HOST"}}
+    return subprocess.run(
+        ["make", "COMPOSE=false", *args],
+        cwd=repo,
+        env={**clean, **env},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "env_file", "args", "expected"),
+    [
+        (
+            {"APP_ENV": "production"},
+            "",
+            ("reset", "FORCE=1"),
+            "reset: refusing to replace or delete the database: APP_ENV is 'production' in the "
+            "shell;",
+        ),
+        (
+            {},
+            "POSTGRES_PORT=5433\nexport APP_ENV='production'  # the server's copy\n",
+            ("reset", "FORCE=1", "HARD=1"),
+            "reset: refusing to replace or delete the database: APP_ENV is 'production' in .env;",
+        ),
+        (
+            {"APP_ENV": "production"},
+            "",
+            ("restore", "name=before-risky", "FORCE=1"),
+            "restore: refusing to replace or delete the database: APP_ENV is 'production'",
+        ),
+        (
+            {"DOCKER_HOST": "tcp://prod-docker.example:2376"},
+            "",
+            ("reset", "FORCE=1"),
+            "reset: refusing to replace or delete the database: DOCKER_HOST is "
+            "'tcp://prod-docker.example:2376', a Docker engine on another machine;",
+        ),
+    ],
+    ids=["app-env-in-shell", "app-env-in-env-file", "restore", "remote-docker-host"],
+)
+def test_the_host_view_is_guarded_before_anything_runs(
+    repo: Path, env: dict[str, str], env_file: str, args: tuple[str, ...], expected: str
+) -> None:
+    if env_file:
+        (repo / ".env").write_text(env_file)
+
+    refused = make_with(repo, env, *args)
+
+    assert refused.returncode != 0
+    assert refused.stderr.startswith(expected), refused.stderr
+
+
+@pytest.mark.parametrize("ci", ["false", "0", "no", ""], ids=["false", "0", "no", "empty"])
+def test_ci_counts_only_when_true(repo: Path, ci: str) -> None:
+    refused = make_with(repo, {"CI": ci}, "reset")
+
+    assert refused.returncode != 0
+    assert refused.stderr.startswith(
+        "reset: refusing to replace the database without confirmation; run: make reset FORCE=1"
+    ), refused.stderr

@@ -3,6 +3,7 @@
 The package's folders are its layers, from what the image runs to what only the host runs:
 
     config, models  settings; the schema's models (the migrations' target metadata)
+    env_encoding    reads a .env file, refusing one that is not UTF-8 in one line
     api/            the FastAPI app: `uvicorn chat_backend.api:app` (the backend service)
     db/             what the image runs against the database; migrations/env.py imports it
     revisions/      host tooling for revision files: `python -m chat_backend.revisions`

@@ -7,6 +7,7 @@ taken whole from `DATABASE_URL`, which wins when set.
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 from typing import Literal, NoReturn
@@ -17,11 +18,16 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from chat_backend.env_encoding import NotUtf8Error, read_env_text
 from chat_backend.exit_codes import BAD_INPUT
 
 AppEnv = Literal["development", "test", "production"]
 # From backend/ (the Alembic commands) and from the repository root alike.
 ENV_FILES = (".env", "../.env")
+
+# PostgreSQL's timeouts are int32 milliseconds; a larger value fails only when it is SET.
+MAX_TIMEOUT_MS = 2_147_483_647
+MAX_CONNECT_TIMEOUT_S = 86_400
 
 # The dev defaults of compose.yaml and .env.example: fine on a laptop, refused in production.
 PLACEHOLDER_PASSWORDS = frozenset(
@@ -37,9 +43,11 @@ FIXES = {
     "POSTGRES_DB": "set it to the database name, e.g. chat",
     "DATABASE_URL": "set it to postgresql://USER:PASSWORD@HOST:PORT/DB, or unset it",
     "APP_ENV": "set it to one of: development, test, production",
-    "MIGRATION_LOCK_TIMEOUT_MS": "set it to a whole number of milliseconds, e.g. 5000",
-    "MIGRATION_STATEMENT_TIMEOUT_MS": "set it to a whole number of milliseconds, e.g. 600000",
-    "MIGRATION_CONNECT_TIMEOUT_S": "set it to a number of seconds, e.g. 10",
+    "MIGRATION_LOCK_TIMEOUT_MS": "set it to a whole number of milliseconds up to 2147483647, "
+    "e.g. 5000",
+    "MIGRATION_STATEMENT_TIMEOUT_MS": "set it to a whole number of milliseconds up to "
+    "2147483647, e.g. 600000",
+    "MIGRATION_CONNECT_TIMEOUT_S": "set it to a number of seconds up to 86400, e.g. 10",
 }
 
 
@@ -75,10 +83,12 @@ class Settings(BaseSettings):
 
     # A migration waits at most this long for a table lock, and runs at most this long per
     # statement, so that it fails fast instead of freezing the application.
-    migration_lock_timeout_ms: int = Field(default=5_000, ge=0)
-    migration_statement_timeout_ms: int = Field(default=600_000, ge=0)
+    migration_lock_timeout_ms: int = Field(default=5_000, ge=0, le=MAX_TIMEOUT_MS)
+    migration_statement_timeout_ms: int = Field(default=600_000, ge=0, le=MAX_TIMEOUT_MS)
     # ... and keeps trying this long to reach a database that is not up yet.
-    migration_connect_timeout_s: float = Field(default=10.0, ge=0)
+    migration_connect_timeout_s: float = Field(
+        default=10.0, ge=0, le=MAX_CONNECT_TIMEOUT_S, allow_inf_nan=False
+    )
 
     @field_validator("database_url", mode="before")
     @classmethod
@@ -119,10 +129,18 @@ class Settings(BaseSettings):
 
 
 def parse_postgres_url(raw: str) -> URL:
-    """Parse a PostgreSQL URL; `postgres://` and driverless forms get the psycopg2 driver."""
+    """Parse a PostgreSQL URL; `postgres://` and driverless forms get the psycopg2 driver.
+
+    A password with an unescaped `@` shifts the host (and port, database) into the password's
+    tail, which every later message would then show: refused, naming no part of it."""
+    if raw.partition("?")[0].count("@") > 1:
+        raise ValueError(
+            "the password holds an unescaped @ or : (more than one @ before the host); "
+            "percent-encode the password (@ as %40, : as %3A, / as %2F)"
+        )
     try:
         url = make_url(raw)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise ValueError("not a URL of the form postgresql://USER:PASSWORD@HOST:PORT/DB") from None
     if url.drivername in {"postgres", "postgresql"}:
         url = url.set(drivername="postgresql+psycopg2")
@@ -162,14 +180,19 @@ def _unreadable_env_lines() -> list[str]:
     # there silently keeps its default (a dev password, say); Compose refuses such a file too.
     problems = []
     for path in map(Path, ENV_FILES):
-        if path.is_file():
-            with path.open(encoding="utf-8") as stream:
-                problems += [
-                    f"{path.resolve()} line {binding.original.line}: not a NAME=value setting; "
-                    "fix it (quote a value that holds spaces, $ or #) or comment it out with #"
-                    for binding in parse_stream(stream)
-                    if binding.error
-                ]
+        if not path.is_file():
+            continue
+        try:
+            content = read_env_text(path)
+        except NotUtf8Error as error:
+            problems.append(f"{path.resolve()} {error}")
+            continue
+        problems += [
+            f"{path.resolve()} line {binding.original.line}: not a NAME=value setting; "
+            "fix it (quote a value that holds spaces, $ or #) or comment it out with #"
+            for binding in parse_stream(io.StringIO(content))
+            if binding.error
+        ]
     return problems
 
 

@@ -201,8 +201,9 @@ def test_rollback_keeps_data_and_a_restore_brings_every_row_back(stack: ComposeP
     refused = stack.make("rollback", check=False)
     assert refused.returncode != 0
     assert (
-        "error: rollback refused: undoing 1 revision(s) from 003 drops data: column "
-        "users.email (2 non-null values). A backup of the database is in backups/"
+        "error: rollback refused: undoing 1 revision(s) from 003 to 002 drops data: column "
+        "users.email (2 non-null values); nothing was changed. A backup of the database is in "
+        "backups/"
     ) in refused.stderr
     assert "To drop it anyway: make rollback STEPS=1 FORCE=1" in refused.stderr
     assert stack.sql("SELECT version_num FROM alembic_version") == HEAD

@@ -13,7 +13,7 @@ from typing import Any
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, Executable, text
 from sqlalchemy.exc import DBAPIError
 
 from chat_backend.config import Settings, exit_with_problems
@@ -21,12 +21,17 @@ from chat_backend.db.connection_retry import DatabaseUnreachableError, connect
 from chat_backend.db.engine import make_engine
 from chat_backend.db.lock_timeouts import is_lock_timeout, lock_timeout_advice
 from chat_backend.db.revision_checksums import TABLE as CHECKSUM_TABLE
+from chat_backend.db.revision_checksums import offline_statements
 
 log = logging.getLogger("alembic.runtime.migration")
 
 # One advisory lock key for every migrator of this project: a 64-bit number derived from a
 # fixed name, so it never changes between releases.
 LOCK_KEY = 0x63_68_61_74_2D_6D_69_67  # "chat-mig"
+# SQLSTATE of a statement cancelled by statement_timeout (or by a user).
+QUERY_CANCELED = "57014"
+# Marks, in the connection's info, a session that holds the lock (see migration_lock).
+LOCK_HELD = "chat_backend.migration_lock_held"
 
 # A killed migrator's statement then stops within a second, instead of running on (holding its
 # table locks and the migrators' lock) until it ends. PostgreSQL 14+; older servers lack the
@@ -83,10 +88,17 @@ def migration_lock(connection: Connection, settings: Settings) -> Iterator[None]
     Concurrent migrators wait here instead of racing. The lock query autobegins a transaction
     (SQLAlchemy 2); it is committed before yielding, or Alembic would run every migration inside
     it and nothing would be committed when the connection closes.
+
+    A caller that already holds the lock on this connection (the rollback guard, which
+    decides and downgrades in one transaction of its own) gets it as it is: nothing is
+    taken, set or committed again.
     """
+    if connection.info.get(LOCK_HELD):
+        yield
+        return
     if not connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}):
         log.info("Another migrator holds the migration lock; waiting for it to finish.")
-        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": LOCK_KEY})
+        _wait_for_lock(connection)
     connection.execute(
         text(
             "SELECT set_config('lock_timeout', :lock, false), "
@@ -99,13 +111,46 @@ def migration_lock(connection: Connection, settings: Settings) -> Iterator[None]
     )
     connection.execute(CHECK_CLIENT_CONNECTION)
     connection.commit()
+    connection.info[LOCK_HELD] = True
     try:
         yield
     finally:
+        del connection.info[LOCK_HELD]
         if connection.in_transaction():
             connection.rollback()
         connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
         connection.commit()
+
+
+def offline_preamble(settings: Settings) -> list[Executable | str]:
+    """The head of an offline script (`alembic upgrade --sql`, `make sql`): the migration
+    timeouts, as the online migrator sets them, and the checksum table its revisions fill.
+    (No advisory lock: whoever runs the script runs it once, by hand.)"""
+    return [
+        f"SET lock_timeout = '{settings.migration_lock_timeout_ms}ms'",
+        f"SET statement_timeout = '{settings.migration_statement_timeout_ms}ms'",
+        *offline_statements(),
+    ]
+
+
+def _wait_for_lock(connection: Connection) -> None:
+    """Wait for the lock; a statement_timeout set on the server for the role or database (we
+    set ours only once we hold the lock) may cancel the wait: one line, exit 2."""
+    try:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": LOCK_KEY})
+    except DBAPIError as error:
+        if getattr(error.orig, "pgcode", None) != QUERY_CANCELED:
+            raise
+        connection.rollback()
+        timeout = connection.scalar(text("SELECT current_setting('statement_timeout')"))
+        exit_with_problems(
+            [
+                f"waiting for the migration lock was cancelled by the server's statement_timeout "
+                f"({timeout}, set for this role or database): another migrator holds the lock; "
+                "run again once it has finished, or lift the setting for migrations "
+                "(ALTER ROLE ... RESET statement_timeout)"
+            ]
+        )
 
 
 def failure_message(connection: Connection, script: ScriptDirectory, error: DBAPIError) -> str:

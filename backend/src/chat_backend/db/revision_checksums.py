@@ -35,6 +35,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.schema import CreateTable
 
 log = logging.getLogger("alembic.runtime.migration")
 
@@ -88,28 +89,51 @@ def file_checksum(path: str | Path) -> str:
 def record_checksum(
     ctx: MigrationContext,
     step: MigrationInfo,
-    heads: Collection[Any],  # noqa: ARG001
+    heads: Collection[Any],
     run_args: Mapping[str, Any],  # noqa: ARG001
 ) -> None:
-    """Alembic's `on_version_apply` hook: runs in the transaction that applied the step."""
-    connection = ctx.connection
-    if connection is None or ctx.as_sql:
+    """Alembic's `on_version_apply` hook: runs in the transaction that applied the step, or
+    writes its statements into the script with `--sql` (offline_statements makes the table).
+
+    After a downgrade or a stamp, only the revisions still applied keep a row: a stamp from
+    003 down to 001 removes those of 002 and 003."""
+    if ctx.connection is None:
         return
-    checksums.create(connection, checkfirst=True)
+    if not ctx.as_sql:
+        checksums.create(ctx.connection, checkfirst=True)
     if step.is_upgrade:
         script = step.up_revision
         assert isinstance(script, Script)
         record = insert(checksums).values(
             revision=script.revision, sha256=file_checksum(script.path)
         )
-        connection.execute(
+        ctx.execute(
             record.on_conflict_do_update(
                 index_elements=[checksums.c.revision],
                 set_={"sha256": record.excluded.sha256, "applied_at": func.now()},
             )
         )
+        return
+    applied = _still_applied(ctx, heads)
+    if applied is None:  # heads the code does not know: remove what the step names
+        ctx.execute(delete(checksums).where(checksums.c.revision.in_(step.up_revision_ids)))
     else:
-        connection.execute(delete(checksums).where(checksums.c.revision.in_(step.up_revision_ids)))
+        ctx.execute(delete(checksums).where(checksums.c.revision.not_in(sorted(applied))))
+
+
+def offline_statements() -> list[CreateTable]:
+    """What an offline script (`alembic upgrade --sql`) needs before its first revision."""
+    return [CreateTable(checksums, if_not_exists=True)]
+
+
+def _still_applied(ctx: MigrationContext, heads: Collection[Any]) -> set[str] | None:
+    script = ctx.script
+    if script is None:
+        return None
+    try:
+        return {revision.revision for revision in script.iterate_revisions(tuple(heads), "base")}
+    except RevisionError:
+        return None
 
 
 def edited_revisions(connection: Connection, script: ScriptDirectory) -> list[EditedRevision]:
@@ -136,12 +160,16 @@ def edited_revisions(connection: Connection, script: ScriptDirectory) -> list[Ed
 
 
 def warn_about_edited_revisions(connection: Connection, script: ScriptDirectory) -> None:
-    """For env.py, before migrating (outside a transaction): log each edited revision.
+    """For env.py, before migrating (outside a transaction, or in a caller's own): log each
+    edited revision.
 
     A warning, not a failure: the database is what it is, and refusing to migrate would not
     change that. `make check` fails on the same finding.
     """
-    with connection.begin():
+    if connection.in_transaction():  # a caller's own transaction (the rollback guard)
         edited = edited_revisions(connection, script)
+    else:
+        with connection.begin():
+            edited = edited_revisions(connection, script)
     for revision in edited:
         log.warning("%s", revision)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chat_backend.doctor.report import Finding, fail, ok, warn
+from chat_backend.env_encoding import NotUtf8Error
+from chat_backend.env_encoding import read_env_text as env_file_text
 
 ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 # `# POSTGRES_IMAGE=postgres:17`: a setting .env.example documents but leaves unset.
@@ -45,15 +47,21 @@ class EnvFiles:
     example: dict[str, str]
     documented: frozenset[str]
     env: dict[str, str] | None
+    # Why .env could not be read as text (not UTF-8); None when it could.
+    unreadable: str | None = None
 
     @classmethod
     def read(cls, root: Path) -> EnvFiles:
         example_path, env_path = root / ".env.example", root / ".env"
         example_text = example_path.read_text(encoding="utf-8") if example_path.is_file() else ""
         example = read_env_text(example_text)
-        commented = COMMENTED_ASSIGNMENT.findall(example_text)
-        env = read_env_text(env_path.read_text(encoding="utf-8")) if env_path.is_file() else None
-        return cls(example, frozenset(example) | frozenset(commented), env)
+        documented = frozenset(example) | frozenset(COMMENTED_ASSIGNMENT.findall(example_text))
+        if not env_path.is_file():
+            return cls(example, documented, None)
+        try:
+            return cls(example, documented, read_env_text(env_file_text(env_path)))
+        except NotUtf8Error as error:
+            return cls(example, documented, {}, unreadable=f".env {error}")
 
     def setting(self, name: str, environ: Mapping[str, str] = os.environ) -> str | None:
         """The value Compose would use: the environment, else .env, else the default."""
@@ -63,6 +71,8 @@ class EnvFiles:
 def check_env_files(files: EnvFiles) -> list[Finding]:
     if not files.example:
         return [fail(".env.example is missing or empty: restore it (git checkout -- .env.example)")]
+    if files.unreadable is not None:
+        return [fail(files.unreadable)]
     if files.env is None:
         return [ok("no .env: the defaults apply (copy .env.example to .env to change a setting)")]
     unknown = files.env.keys() - files.documented

@@ -19,7 +19,8 @@ from typing import Any
 import psycopg2  # type: ignore[import-untyped]
 from psycopg2 import sql
 
-from chat_backend.local_db.guard import RefusedError
+from chat_backend.local_db.guard import RefusedError, refusal_of_endpoints
+from chat_backend.local_db.libpq_target import endpoints
 from chat_backend.local_db.target import Target
 
 MAINTENANCE_DATABASE = "postgres"
@@ -51,6 +52,7 @@ class Cluster:
     def session(cls, target: Target) -> Iterator[Cluster]:
         connection = connect(target, MAINTENANCE_DATABASE)
         try:
+            _require_local_connection(connection)
             connection.autocommit = True
             cluster = cls(connection)
             cluster._execute(sql.SQL("SELECT pg_advisory_lock(%s)"), LOCK_KEY)
@@ -165,14 +167,19 @@ class Cluster:
             return list(cursor.fetchall())
 
 
+def _require_local_connection(connection: Any) -> None:
+    """Judge the session itself too: the options libpq connected with (PQconninfo: the whole
+    host list, after the environment and the service file)."""
+    reason = refusal_of_endpoints(endpoints(connection.info.dsn_parameters))
+    if reason is not None:
+        connection.close()
+        raise RefusedError(reason)
+
+
 def connect(target: Target, database: str) -> Any:
     """A psycopg2 connection to `database` on the target's server."""
     return psycopg2.connect(
-        host=target.host,
-        port=target.port,
-        user=target.user,
-        password=target.password,
-        dbname=database,
+        **target.connect_options(database),
         connect_timeout=CONNECT_TIMEOUT_S,
         application_name="chat-local-db",
     )

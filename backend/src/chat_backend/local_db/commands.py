@@ -17,7 +17,7 @@ import psycopg2  # type: ignore[import-untyped]
 from chat_backend.db.alembic_config import alembic_ini_path
 from chat_backend.exit_codes import FAILED, NO_TEMPLATE
 from chat_backend.local_db import snapshots, templates
-from chat_backend.local_db.cluster import Cluster
+from chat_backend.local_db.cluster import MAINTENANCE_DATABASE, Cluster
 from chat_backend.local_db.guard import RefusedError, require_local
 from chat_backend.local_db.snapshots import SnapshotError
 from chat_backend.local_db.target import Target, load_target
@@ -31,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         if handler is not _list_snapshots:
-            require_local(target.app_env, target.host)
+            require_local(target.app_env, target.connect_options(MAINTENANCE_DATABASE))
         return handler(target, args)
     except (RefusedError, SnapshotError, FileNotFoundError) as error:
         return _fail(str(error))

@@ -43,6 +43,9 @@ class Target:
     user: str
     password: str = field(repr=False)
     database: str
+    # libpq options from the URL's query (`?host=...&hostaddr=...`): SQLAlchemy passes them
+    # to the driver, where they win over the parts above.
+    query: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_url(cls, url: URL, app_env: str) -> Target:
@@ -53,7 +56,23 @@ class Target:
             user=url.username or "",
             password=url.password or "",
             database=url.database or "",
+            query=tuple(
+                (key, value if isinstance(value, str) else ",".join(value))
+                for key, value in url.query.items()
+            ),
         )
+
+    def connect_options(self, database: str) -> dict[str, object]:
+        """psycopg2.connect's keywords for `database` on this server, as SQLAlchemy builds
+        them from the URL (the query's options last, so they win)."""
+        options: dict[str, object] = {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password,
+            "dbname": database,
+        }
+        return {**options, **dict(self.query)}
 
     def url(self, database: str) -> URL:
         """A SQLAlchemy URL of `database` on this server (imports SQLAlchemy: slow path only)."""
@@ -66,6 +85,7 @@ class Target:
             host=self.host,
             port=self.port,
             database=database,
+            query=dict(self.query),
         )
 
 

@@ -1,23 +1,26 @@
-"""The rollback guard: a downgrade that would drop a table or a column holding data refuses
-unless forced.
+"""The rollback guard: a downgrade that would lose data refuses unless forced.
 
 `make rollback STEPS=n` writes a backup first (scripts/backup.sh), then runs
-`python -m chat_backend.revisions.rollback_guard --steps n` in the migrator image. What the
-downgrade drops is read from its offline SQL (`alembic downgrade current:-n --sql`), so it is
-judged by the statements Alembic would run, whoever wrote the revision: each DROP TABLE and each
-ALTER TABLE ... DROP COLUMN. Their rows (for a column: its non-null values) are counted before
-anything changes.
+`python -m chat_backend.revisions.rollback_guard --steps n` in the migrator image. The guard
+judges what the downgrade really does, not what its SQL seems to say:
+
+1. it takes the migrators' lock, then reads the database's revision and turns STEPS into an
+   absolute target revision, so two rollbacks at once cannot both count from the same start;
+2. in ONE transaction of that locked session it blocks writes to every table (SHARE lock),
+   counts every table's rows and every column's non-null values, runs the downgrade to the
+   target, and counts again. Objects are matched by their catalog identity (table OID, column
+   number), so a table or column renamed by a later revision is still itself, and whatever
+   disappears with `CASCADE`, `DROP SCHEMA` or a dropped type is missed like any other drop;
+3. if data would be lost, the transaction is rolled back and nothing changed; otherwise (or
+   with FORCE=1) it commits. The decision and the act are one transaction under one lock.
 
 Exit status: 0 rolled back; 2 nothing to roll back, or STEPS goes past the first revision;
-3 refused, because data would be dropped (FORCE=1 drops it).
+3 refused, because data would be lost (FORCE=1 drops it).
 """
 
 from __future__ import annotations
 
 import argparse
-import io
-import logging
-import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,154 +29,238 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 
 from chat_backend.config import exit_with_problems, settings_or_exit
 from chat_backend.db.alembic_config import alembic_ini_path
-from chat_backend.db.migration_runtime import connection_for
+from chat_backend.db.lock_timeouts import is_lock_timeout, lock_timeout_advice
+from chat_backend.db.migration_runtime import connection_for, migration_lock
+from chat_backend.db.revision_checksums import TABLE as CHECKSUM_TABLE
 from chat_backend.exit_codes import DATA_LOSS_REFUSED
 
-IDENTIFIER = r'(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)'
-NAME = rf"{IDENTIFIER}(?:\.{IDENTIFIER})?"
-DROP_TABLE = re.compile(
-    rf"\bDROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?P<names>{NAME}(?:\s*,\s*{NAME})*)", re.IGNORECASE
+# Alembic's own bookkeeping changes on every downgrade by design: not data.
+BOOKKEEPING = frozenset({"alembic_version", CHECKSUM_TABLE})
+TABLES = text(
+    "SELECT c.oid, n.nspname, c.relname FROM pg_class c "
+    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE c.relkind IN ('r', 'p') AND n.nspname <> 'information_schema' "
+    "AND n.nspname NOT LIKE 'pg\\_%' ORDER BY c.oid"
 )
-ALTER_TABLE = re.compile(
-    rf"\bALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?(?P<name>{NAME})", re.IGNORECASE
-)
-DROP_COLUMN = re.compile(
-    rf"\bDROP\s+COLUMN\s+(?:IF\s+EXISTS\s+)?(?P<column>{IDENTIFIER})", re.IGNORECASE
-)
-COLUMN_EXISTS = text(
-    "SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass(:table) "
-    "AND attname = :column AND attnum > 0 AND NOT attisdropped)"
+COLUMNS = text(
+    "SELECT attnum, attname FROM pg_attribute WHERE attrelid = :table AND attnum > 0 "
+    "AND NOT attisdropped ORDER BY attnum"
 )
 
 
 @dataclass(frozen=True)
-class Drop:
-    """A table, or one of its columns, that a statement drops; names as the SQL writes them."""
+class Held:
+    """What one table, or one of its columns, holds: rows, or non-null values."""
 
     table: str
-    column: str | None = None
+    column: str | None
+    count: int
 
     def __str__(self) -> str:
-        if self.column is None:
-            return f"table {unquote(self.table)}"
-        return f"column {unquote(self.table)}.{unquote(self.column)}"
+        return (
+            f"table {self.table}" if self.column is None else f"column {self.table}.{self.column}"
+        )
 
 
 @dataclass(frozen=True)
 class Loss:
-    drop: Drop
-    rows: int
+    held: Held
+    remaining: int | None  # None: the table or column is gone
 
     def __str__(self) -> str:
-        unit = "row" if self.drop.column is None else "non-null value"
-        return f"{self.drop} ({self.rows} {unit}{'' if self.rows == 1 else 's'})"
+        unit = "row" if self.held.column is None else "non-null value"
+        lost = self.held.count - (self.remaining or 0)
+        plural = "" if lost == 1 else "s"
+        if self.remaining is None:
+            return f"{self.held} ({lost} {unit}{plural})"
+        held_plural = "" if self.held.count == 1 else "s"
+        return f"{self.held} ({lost} of {self.held.count} {unit}{held_plural} deleted)"
 
 
-def drops(sql: str) -> list[Drop]:
-    """The tables and columns that the statements in `sql` drop, in order."""
-    found: list[Drop] = []
-    for statement in sql.split(";"):
-        if dropped := DROP_TABLE.search(statement):
-            found += [Drop(name) for name in re.findall(NAME, dropped["names"])]
-        if altered := ALTER_TABLE.search(statement):
-            found += [Drop(altered["name"], column) for column in DROP_COLUMN.findall(statement)]
+# Keys: (table OID, 0) for a table's rows, (table OID, attnum) for a column's values.
+Holdings = dict[tuple[int, int], Held]
+
+
+def holdings(connection: Connection) -> Holdings:
+    """Rows of every table and non-null values of every column, keyed by catalog identity."""
+    found: Holdings = {}
+    for oid, schema, name in connection.execute(TABLES).all():
+        if name in BOOKKEEPING:
+            continue
+        label = name if schema == "public" else f"{schema}.{name}"
+        qualified = f"{_quoted(connection, schema)}.{_quoted(connection, name)}"
+        columns = connection.execute(COLUMNS, {"table": oid}).all()
+        counts = [f"count({_quoted(connection, column)})" for _, column in columns]
+        # Names come from the catalog, always quoted.
+        query = f"SELECT {', '.join(['count(*)', *counts])} FROM {qualified}"  # noqa: S608
+        rows, *values = connection.execute(text(query)).one()
+        found[(oid, 0)] = Held(label, None, int(rows))
+        for (attnum, column), count in zip(columns, values, strict=True):
+            found[(oid, attnum)] = Held(label, column, int(count))
     return found
 
 
-def rows_held(connection: Connection, drop: Drop) -> int:
-    """Rows of a table, or non-null values of a column; 0 when it does not exist (yet)."""
-    if connection.scalar(text("SELECT to_regclass(:table)"), {"table": drop.table}) is None:
-        return 0
-    if drop.column is None:
-        return int(connection.scalar(text(f"SELECT count(*) FROM {drop.table}")) or 0)  # noqa: S608
-    exists = connection.scalar(COLUMN_EXISTS, {"table": drop.table, "column": unquote(drop.column)})
-    if not exists:
-        return 0
-    # Names taken from Alembic's own rendering of our revisions, never from user input.
-    query = f"SELECT count({drop.column}) FROM {drop.table}"  # noqa: S608
-    return int(connection.scalar(text(query)) or 0)
+def losses(before: Holdings, after: Holdings) -> list[Loss]:
+    """Data in `before` that is not in `after`: columns first, then tables. A dropped table's
+    columns go unlisted, and so do the values of rows deleted from a table that stays."""
+    shrunk = {
+        oid
+        for (oid, attnum), held in before.items()
+        if attnum == 0 and _lost(held, after.get((oid, 0)))
+    }
+    columns, tables = [], []
+    for (oid, attnum), held in before.items():
+        kept = after.get((oid, attnum))
+        if not _lost(held, kept):
+            continue
+        loss = Loss(held, None if kept is None else kept.count)
+        if attnum == 0:
+            tables.append(loss)
+        elif oid not in shrunk:
+            columns.append(loss)
+    return columns + tables
 
 
-def downgrade_sql(alembic_ini: str, current: str, steps: int) -> str:
-    """The SQL of `alembic downgrade current:-steps --sql`, without its progress lines."""
-    buffer = io.StringIO()
-    logging.disable(logging.INFO)
-    try:
-        command.downgrade(
-            Config(alembic_ini, output_buffer=buffer), f"{current}:-{steps}", sql=True
-        )
-    finally:
-        logging.disable(logging.NOTSET)
-    return buffer.getvalue()
+def _lost(held: Held, kept: Held | None) -> bool:
+    return held.count > 0 and (kept is None or kept.count < held.count)
 
 
-def unquote(name: str) -> str:
-    return ".".join(
-        part[1:-1].replace('""', '"') if part.startswith('"') else part.lower()
-        for part in re.findall(IDENTIFIER, name)
-    )
+def _quoted(connection: Connection, name: str) -> str:
+    return connection.dialect.identifier_preparer.quote_identifier(name)
+
+
+def target_revision(script: ScriptDirectory, current: str, steps: int) -> str:
+    """The revision `steps` below `current` ("base" below the first); exits 2 when it
+    cannot be named."""
+    revision = current
+    for taken in range(steps):
+        found = script.get_revision(revision)
+        down = found.down_revision if found is not None else None
+        if down is None:
+            if taken + 1 == steps:
+                return "base"
+            applied = taken + 1
+            exit_with_problems(
+                [
+                    f"STEPS={steps} goes past the first revision: the database is at {current}, "
+                    f"{applied} revision(s) above base; undo them all with: make rollback "
+                    f"STEPS={applied}"
+                ]
+            )
+        if not isinstance(down, str):
+            exit_with_problems(
+                [
+                    f"cannot count {steps} revision(s) back from {current}: revision "
+                    f"{revision} merges {', '.join(down)}; roll back to one of them by hand "
+                    "(alembic downgrade REVISION) after a backup"
+                ]
+            )
+        revision = down
+    return revision
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = settings_or_exit()
-    script = ScriptDirectory.from_config(Config(args.config))
-    with connection_for(None, settings) as connection:
+    config = Config(args.config)
+    script = ScriptDirectory.from_config(config)
+    with connection_for(None, settings) as connection, migration_lock(connection, settings):
         current = MigrationContext.configure(connection).get_current_revision()
+        if connection.in_transaction():
+            connection.commit()
         if current is None:
             exit_with_problems(["the database is at base (empty): there is nothing to roll back"])
-        sql = _sql_or_exit(args.config, script, current, args.steps)
-        losses = [Loss(drop, rows) for drop in drops(sql) if (rows := rows_held(connection, drop))]
-    if losses and not args.force:
-        exit_with_problems([_refusal(current, args, losses)], code=DATA_LOSS_REFUSED)
-    if losses:
-        print(f"rollback: dropping {', '.join(map(str, losses))}, as FORCE=1 asks", file=sys.stderr)
-    command.downgrade(Config(args.config), f"-{args.steps}")
+        if not _known(script, current):
+            exit_with_problems([_unknown(current)])
+        target = target_revision(script, current, args.steps)
+        try:
+            _roll_back(connection, config, current, target, args)
+        except DBAPIError as error:
+            exit_with_problems([_failed(connection, current, target, error)], code=1)
+        except Exception as error:  # rolled back in _roll_back; said in one line
+            exit_with_problems([_not_judged(current, target, error)], code=1)
     return 0
 
 
-def _sql_or_exit(alembic_ini: str, script: ScriptDirectory, current: str, steps: int) -> str:
+def _roll_back(
+    connection: Connection, config: Config, current: str, target: str, args: argparse.Namespace
+) -> None:
+    """Downgrade to `target` in one transaction; roll it back (exit 3) if it loses data.
+
+    Not `with connection.begin()`: env.py rolls the connection back itself when a revision
+    fails, which a context-managed transaction forbids."""
+    transaction = connection.begin()
     try:
-        return downgrade_sql(alembic_ini, current, steps)
-    except CommandError as error:
-        exit_with_problems([_cannot_roll_back(script, current, steps, error)])
+        _block_writes(connection)
+        before = holdings(connection)
+        config.attributes["connection"] = connection
+        command.downgrade(config, target)
+        lost = losses(before, holdings(connection))
+        if lost and not args.force:
+            exit_with_problems([_refusal(current, target, args, lost)], code=DATA_LOSS_REFUSED)
+        if lost:
+            print(
+                f"rollback: dropping {', '.join(map(str, lost))}, as FORCE=1 asks", file=sys.stderr
+            )
+        transaction.commit()
+    finally:
+        if transaction.is_active:
+            transaction.rollback()
 
 
-def _cannot_roll_back(
-    script: ScriptDirectory, current: str, steps: int, error: CommandError
-) -> str:
-    applied = _applied(script, current)
-    if applied is None:
-        return (
-            f"the database is at revision {current!r}, which these migrations do not know: "
-            "check out the code that has it, then roll back"
-        )
-    if steps > applied:
-        return (
-            f"STEPS={steps} goes past the first revision: the database is at {current}, "
-            f"{applied} revision(s) above base; undo them all with: make rollback STEPS={applied}"
-        )
-    return f"cannot roll back {steps} revision(s) from {current}: {error}"
+def _block_writes(connection: Connection) -> None:
+    """SHARE-lock every table: rows written after the count could not be seen by it."""
+    names = [
+        f"{_quoted(connection, schema)}.{_quoted(connection, name)}"
+        for _, schema, name in connection.execute(TABLES).all()
+    ]
+    if names:
+        connection.execute(text(f"LOCK TABLE {', '.join(names)} IN SHARE MODE"))
 
 
-def _applied(script: ScriptDirectory, current: str) -> int | None:
-    """How many revisions the database has applied; None when the code lacks its revision."""
-    if current not in {revision.revision for revision in script.walk_revisions()}:
-        return None
-    return len(list(script.iterate_revisions(current, "base")))
+def _known(script: ScriptDirectory, current: str) -> bool:
+    return current in {revision.revision for revision in script.walk_revisions()}
 
 
-def _refusal(current: str, args: argparse.Namespace, losses: list[Loss]) -> str:
+def _unknown(current: str) -> str:
+    return (
+        f"the database is at revision {current!r}, which these migrations do not know: "
+        "check out the code that has it, then roll back"
+    )
+
+
+def _failed(connection: Connection, current: str, target: str, error: DBAPIError) -> str:
+    reason = str(error.orig or error).strip().splitlines()[0]
+    if is_lock_timeout(error):
+        reason += f": {lock_timeout_advice(connection, error.statement)}"
+    return (
+        f"rollback from {current} to {target} failed: {reason}. It ran in one transaction, "
+        "which was rolled back: the database is unchanged"
+    )
+
+
+def _not_judged(current: str, target: str, error: Exception) -> str:
+    # Alembic cannot run an autocommit block inside the caller's transaction (it asserts).
+    return (
+        f"rollback from {current} to {target} cannot run in one transaction "
+        f"({type(error).__name__}: {error or 'no message'}), so its losses cannot be counted; "
+        "it was rolled back: the database is unchanged. A revision in the range probably "
+        "needs its own transaction (an autocommit block): after `make backup`, downgrade by "
+        f"hand with `alembic downgrade {target}`"
+    )
+
+
+def _refusal(current: str, target: str, args: argparse.Namespace, lost: list[Loss]) -> str:
     backup = f" A backup of the database is in {args.backup}." if args.backup else ""
     return (
-        f"rollback refused: undoing {args.steps} revision(s) from {current} drops data: "
-        f"{', '.join(map(str, losses))}.{backup} To drop it anyway: make rollback "
-        f"STEPS={args.steps} FORCE=1"
+        f"rollback refused: undoing {args.steps} revision(s) from {current} to {target} drops "
+        f"data: {', '.join(map(str, lost))}; nothing was changed.{backup} To drop it anyway: "
+        f"make rollback STEPS={args.steps} FORCE=1"
     )
 
 

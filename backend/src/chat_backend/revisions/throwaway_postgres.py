@@ -9,6 +9,7 @@ PostgreSQL refuses root, so this module runs the server as an unprivileged user 
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -21,8 +22,9 @@ from pathlib import Path
 
 from sqlalchemy import URL
 
-from chat_backend.config import load_settings, parse_postgres_url
+from chat_backend.config import parse_postgres_url
 from chat_backend.local_db.cluster import Cluster
+from chat_backend.local_db.guard import RefusedError, require_local
 from chat_backend.local_db.target import Target
 
 NO_SERVER = (
@@ -58,7 +60,7 @@ def database_server() -> Iterator[URL]:
         return
     bin_dir = server_bin_dir()
     if bin_dir is None:
-        yield _compose_db_server()
+        yield compose_db_server()
         return
     with _throwaway_server(bin_dir) as url:
         yield url
@@ -138,26 +140,53 @@ def _throwaway_server(bin_dir: Path) -> Iterator[URL]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _compose_db_server() -> URL:
+def compose_db_server(project: Path | None = None) -> URL:
     """The Compose stack's db service, started if it is not running, as its superuser (the
-    image makes POSTGRES_USER one). Left running: it is the developer's own database server."""
-    project = next(
+    image makes POSTGRES_USER one). Left running: it is the developer's own database server.
+
+    Its address is the one Compose publishes for it, and its credentials the service's own:
+    never the app's settings, which may name any server (DATABASE_URL in a .env, say). The
+    address must be local as libpq will reach it (PGHOSTADDR could send it elsewhere), or it
+    is refused: this server gets databases created and dropped on it."""
+    project = project or next(
         (d for d in (Path.cwd(), *Path.cwd().parents) if (d / "compose.yaml").exists()), None
     )
     if project is None or shutil.which("docker") is None:
         raise RuntimeError(f"{NO_SERVER}.")
-    started = subprocess.run(
-        ["docker", "compose", "up", "--detach", "--wait", "db"],  # noqa: S607
+    _compose(project, "up", "--detach", "--wait", "db")
+    host, _, port = _compose(project, "port", "db", "5432").strip().rpartition(":")
+    environment = json.loads(_compose(project, "config", "--format", "json"))["services"]["db"][
+        "environment"
+    ]
+    url = URL.create(
+        "postgresql+psycopg2",
+        username=environment.get("POSTGRES_USER") or "postgres",
+        password=environment.get("POSTGRES_PASSWORD"),
+        host=host.strip("[]"),
+        port=int(port),
+        database="postgres",
+    )
+    try:
+        require_local("test", Target.from_url(url, "test").connect_options("postgres"))
+    except RefusedError as error:
+        raise RuntimeError(f"the Compose db service is not a local server: {error}") from None
+    return url
+
+
+def _compose(project: Path, *args: str) -> str:
+    # Docker's own CLI with arguments we built: no shell, nothing untrusted.
+    completed = subprocess.run(  # noqa: S603
+        ["docker", "compose", *args],  # noqa: S607
         cwd=project,
         capture_output=True,
         text=True,
         timeout=COMPOSE_TIMEOUT_S,
         check=False,
     )
-    if started.returncode != 0:
-        reason = (started.stderr.strip().splitlines() or ["no output"])[-1]
-        raise RuntimeError(f"{NO_SERVER}; it failed: {reason}")
-    return load_settings().url.set(database="postgres")
+    if completed.returncode != 0:
+        reason = (completed.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"{NO_SERVER}; `docker compose {args[0]}` failed: {reason}")
+    return completed.stdout
 
 
 def _run(user: str | None, program: Path, *args: object) -> None:

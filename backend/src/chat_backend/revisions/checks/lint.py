@@ -128,7 +128,10 @@ def upgrade_sql(layout: MigrationLayout, revision: Script) -> str:
     config = layout.config()
     config.output_buffer = io.StringIO()
     command.upgrade(config, f"{parent or 'base'}:{revision.revision}", sql=True)
-    return config.output_buffer.getvalue()
+    sql = config.output_buffer.getvalue()
+    # What comes before the first transaction is the runtime's preamble (the timeouts and
+    # the checksum table, migration_runtime.offline_preamble), not the revision's doing.
+    return sql[sql.find("BEGIN;") :] if "BEGIN;" in sql else sql
 
 
 def run_squawk(config: Path, sql_files: list[Path]) -> list[dict[str, Any]]:
