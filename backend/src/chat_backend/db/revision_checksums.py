@@ -1,9 +1,12 @@
-"""Checksums of applied revisions, so that a revision file edited after it ran is caught.
+"""Checksums and sources of applied revisions: a revision file edited after it ran is caught,
+and a revision whose file is gone from the checkout can still be undone.
 
-When a revision is applied, the sha256 of its file is stored beside Alembic's version table,
-in the same transaction; downgrading it removes the row. Later, a file whose hash differs from
-the stored one was edited after the database ran it: that database (and every other one that
-ran the old text) no longer matches what the code says it has.
+When a revision is applied, the sha256 of its file and the file's source are stored beside
+Alembic's version table, by one statement in the same transaction; downgrading it removes the
+row. Later, a file whose hash differs from the stored one was edited after the database ran it:
+that database (and every other one that ran the old text) no longer matches what the code says
+it has. A revision the checkout lacks (a phantom, after `git checkout`) is rolled back from its
+stored source (phantom_revisions).
 
 The table belongs to this runtime, not to a revision: no revision can forget or drop it, and
 `alembic check` ignores it (migration_runtime.CONTEXT_OPTIONS).
@@ -29,10 +32,12 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     delete,
     func,
     inspect,
     select,
+    text,
 )
 from sqlalchemy.dialects.postgresql import insert
 
@@ -46,8 +51,18 @@ checksums = Table(
     Column("revision", String(32), primary_key=True),
     Column("sha256", CHAR(64), nullable=False),
     Column("applied_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    # NULL in rows written before sources were kept: such a revision cannot be undone from here.
+    Column("source", Text, nullable=True),
 )
 TABLE = checksums.name
+# Once per migrator run, before any revision is applied: the table, and the source column that
+# tables made before it lack. Both are no-ops when present, so the hook below stays one statement.
+ENSURE_TABLE = text(
+    f"CREATE TABLE IF NOT EXISTS {TABLE} ("
+    "revision VARCHAR(32) PRIMARY KEY, sha256 CHAR(64) NOT NULL, "
+    "applied_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), source TEXT); "
+    f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS source TEXT"
+)
 
 
 @dataclass(frozen=True)
@@ -84,6 +99,11 @@ def file_checksum(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def ensure_table(connection: Connection) -> None:
+    """Create the table, or add the source column to an older one (in the caller's transaction)."""
+    connection.execute(ENSURE_TABLE)
+
+
 # Alembic passes every argument by name, so the unused ones keep their names.
 def record_checksum(
     ctx: MigrationContext,
@@ -91,21 +111,28 @@ def record_checksum(
     heads: Collection[Any],  # noqa: ARG001
     run_args: Mapping[str, Any],  # noqa: ARG001
 ) -> None:
-    """Alembic's `on_version_apply` hook: runs in the transaction that applied the step."""
+    """Alembic's `on_version_apply` hook: runs in the transaction that applied the step, as
+    one statement (the table exists: env.py calls ensure_table first)."""
     connection = ctx.connection
     if connection is None or ctx.as_sql:
         return
-    checksums.create(connection, checkfirst=True)
     if step.is_upgrade:
         script = step.up_revision
         assert isinstance(script, Script)
+        content = Path(script.path).read_bytes()
         record = insert(checksums).values(
-            revision=script.revision, sha256=file_checksum(script.path)
+            revision=script.revision,
+            sha256=hashlib.sha256(content).hexdigest(),
+            source=content.decode("utf-8"),
         )
         connection.execute(
             record.on_conflict_do_update(
                 index_elements=[checksums.c.revision],
-                set_={"sha256": record.excluded.sha256, "applied_at": func.now()},
+                set_={
+                    "sha256": record.excluded.sha256,
+                    "source": record.excluded.source,
+                    "applied_at": func.now(),
+                },
             )
         )
     else:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
+from chat_backend.db.revision_ids import declared_revision, revision_files
 from chat_backend.revisions.checks.failure import Failure, revision_label
-from chat_backend.revisions.files import declared_revision, next_revision_id, revision_files
+from chat_backend.revisions.files import next_revision_id
 
 
 def check_numbering(versions_dir: Path) -> list[Failure]:
