@@ -40,7 +40,7 @@ from typing import Any
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, delete, inspect, select, text
+from sqlalchemy import Connection, Engine, column, delete, inspect, select, table, update
 
 from chat_backend.config import Settings, exit_with_problems
 from chat_backend.db.database_snapshots import take_snapshot
@@ -50,7 +50,8 @@ from chat_backend.db.revision_ids import DownRevision, declared_down_revision
 
 log = logging.getLogger("alembic.runtime.migration")
 
-VERSION_TABLE = "alembic_version"
+# Alembic's own version table, as its MigrationContext names it by default.
+version_table = table("alembic_version", column("version_num"))
 
 LOCAL_APP_ENVS = frozenset({"development", "test"})
 SNAPSHOT_LABEL = "before-phantom-rollback"
@@ -114,9 +115,9 @@ def find_phantoms(connection: Connection, script: ScriptDirectory) -> list[Store
 def database_heads(connection: Connection) -> list[str]:
     """The revisions in Alembic's version table (none before the first migration). Read
     directly: a MigrationContext would log its setup on every run."""
-    if not inspect(connection).has_table(VERSION_TABLE):
+    if not inspect(connection).has_table(version_table.name):
         return []
-    return list(connection.scalars(text(f"SELECT version_num FROM {VERSION_TABLE}")))
+    return list(connection.scalars(select(version_table.c.version_num)))
 
 
 def refusal(phantoms: list[StoredRevision], app_env: str, *, upgrading: bool) -> str | None:
@@ -251,13 +252,10 @@ def _module_of(phantom: StoredRevision) -> types.ModuleType:
 
 
 def _step_down(connection: Connection, phantom: StoredRevision) -> None:
+    this = version_table.c.version_num == phantom.revision
     if phantom.down_revision is None:
-        connection.execute(
-            text(f"DELETE FROM {VERSION_TABLE} WHERE version_num = :revision"),
-            {"revision": phantom.revision},
-        )
+        connection.execute(delete(version_table).where(this))
     else:
         connection.execute(
-            text(f"UPDATE {VERSION_TABLE} SET version_num = :down WHERE version_num = :revision"),
-            {"down": phantom.down_revision, "revision": phantom.revision},
+            update(version_table).where(this).values(version_num=phantom.down_revision)
         )
