@@ -97,6 +97,7 @@ def test_upgrade_rolls_a_phantom_back_after_a_snapshot_that_restores_its_data(
     log = capsys.readouterr().err
     assert "Rolled back phantom revision 004 (not in this checkout) from its stored source" in log
     [restore] = [line for line in log.splitlines() if "bring it back with" in line]
+    assert "The data as it was before is in snapshot" in restore
     name = restore.rsplit("make restore name=", 1)[1].rstrip("`")
     assert name.startswith("before-phantom-rollback-")
     with Cluster.session(server) as cluster:
