@@ -141,7 +141,7 @@ test: lint ## Run every test: unit, database (real PostgreSQL) and end-to-end (r
 ##@ Migration gate
 
 # The migration tooling's command line (backend/src/chat_backend/revisions/cli.py); the targets below
-# only pass it their arguments.
+# only pass it their arguments. BASE (make renumber BASE=...) reaches it through the environment.
 MIGRATION_CLI := cd backend && uv run --frozen python -m chat_backend.revisions
 
 .PHONY: revision
@@ -152,6 +152,10 @@ revision: ## Write the next numbered revision: make revision m="add email" (auto
 .PHONY: merge
 merge: ## Join two heads with the next numbered merge revision (m="..." optional)
 	$(MIGRATION_CLI) merge $(if $(m),--message "$(m)")
+
+.PHONY: renumber
+renumber: ## After merging a branch (BASE=main default): number this branch's revisions after its head
+	$(MIGRATION_CLI) renumber
 
 .PHONY: sql
 sql: ## Print the offline SQL of an upgrade: make sql from=002 to=head (defaults: base, head)

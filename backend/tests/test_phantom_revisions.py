@@ -99,7 +99,7 @@ def test_upgrade_rolls_a_phantom_back_after_a_snapshot_that_restores_its_data(
     [restore] = [line for line in log.splitlines() if "bring it back with" in line]
     assert "The data as it was before is in snapshot" in restore
     name = restore.rsplit("make restore name=", 1)[1].rstrip("`")
-    assert name.startswith("before-phantom-rollback-")
+    assert name.startswith("phantoms-")
     with Cluster.session(server) as cluster:
         snapshots.restore(cluster, branch.target.database, name)
     assert branch.scalar(NICKNAMES) == "nick-ada,nick-bob"

@@ -111,6 +111,6 @@ def at_checkout(
             find=lambda connection: find_phantoms(connection, script),
             refuse=lambda phantoms: refusal(phantoms, settings.app_env, upgrading=upgrading),
             label="phantom revision {} (not in this checkout)",
-            snapshot_label="before-phantom-rollback",
+            snapshot_label="phantoms",
         ),
     )

@@ -171,12 +171,12 @@ def _roll_back_all(
 ) -> None:
     for stored in revisions:
         roll_back(connection, stored)
-        log.info(
+        log.warning(
             "Rolled back %s from its stored source; the database is at %s",
             plan.label.format(stored.revision),
             stored.down_revision or "base",
         )
-    log.info(
+    log.warning(
         "The data as it was before is in snapshot %r: bring it back with `make restore name=%s`",
         snapshot,
         snapshot,
