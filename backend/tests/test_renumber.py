@@ -112,7 +112,10 @@ def test_renumber_moves_the_branch_after_the_base_and_brings_the_database_along(
     assert "Rolled back revision 004 (applied under the number it is leaving)" in output
     assert "make restore name=renumber-" in output
     assert merged.scalar("SELECT version_num FROM alembic_version") == "003"
-    assert "005_add_avatar.py" in merged.git("diff", "--cached", "--name-only")
+    staged = merged.git("diff", "--cached", "--name-only")
+    assert "005_add_avatar.py" in staged
+    assert "db/schema.sql" in staged
+    assert merged.layout.schema_sql.read_text().startswith("-- The schema at revision 005,")
 
     command.upgrade(merged.layout.config(merged.url), "head")
 

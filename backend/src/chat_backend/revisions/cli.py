@@ -97,7 +97,10 @@ def renumber(layout: MigrationLayout, args: argparse.Namespace) -> int:
             f"renumber: {move.file.path.name} -> {move.path.name} "
             f"(revision {move.revision}, after {move.down_revision})"
         )
-    print("renumber: the renamed files are staged; run `make check`, then commit them")
+    # db/schema.sql names the head, which has a new number now.
+    schema(layout, args)
+    repository.git("add", str(layout.schema_sql))
+    print("renumber: the changes are staged; run `make check`, then commit them")
     return 0
 
 
