@@ -59,12 +59,12 @@ rollback: ## Undo the newest revisions (STEPS=n, default 1); backs up first, and
 	@COMPOSE='$(COMPOSE)' scripts/rollback.sh "$${STEPS:-1}"
 
 .PHONY: current
-current: ## Show the database's revision
-	$(MIGRATOR) alembic current
+current: ## Show the database's revision (a phantom one, from another branch, is marked)
+	$(MIGRATOR) python -m chat_backend.db.revision_status current
 
 .PHONY: history
-history: ## List every revision, newest first, marking the database's
-	$(MIGRATOR) alembic history --verbose --indicate-current
+history: ## List every revision, newest first, marking the database's (and its phantoms)
+	$(MIGRATOR) python -m chat_backend.db.revision_status history
 
 .PHONY: stamp
 stamp: ## Record a revision as applied without running it (rev=002)

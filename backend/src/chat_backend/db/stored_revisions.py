@@ -83,6 +83,9 @@ def database_heads(connection: Connection) -> list[str]:
 
 
 def stored_sources(connection: Connection) -> dict[str, str | None]:
+    """Each recorded revision's source (none recorded before the table existed)."""
+    if not inspect(connection).has_table(checksums.name):
+        return {}
     rows = connection.execute(select(checksums.c.revision, checksums.c.source))
     return {revision: source for revision, source in rows}
 

@@ -45,7 +45,7 @@ def check_database(script: ScriptDirectory) -> Finding:
         with engine.connect() as connection:
             phantoms = find_phantoms(connection, script)
     except OperationalError:
-        return ok("local database: not running, nothing to compare with this checkout")
+        return ok("local database: not reachable (not running yet?), nothing to compare")
     finally:
         engine.dispose()
     if not phantoms:
