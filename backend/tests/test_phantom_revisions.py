@@ -14,6 +14,7 @@ from alembic import command
 from sqlalchemy import URL, create_engine, inspect
 from sqlalchemy.pool import NullPool
 
+from chat_backend.db.stored_revisions import StoredRevision, connected_host, host_refusal
 from chat_backend.local_db import snapshots
 from chat_backend.local_db.cluster import Cluster
 from chat_backend.local_db.target import Target
@@ -203,3 +204,20 @@ def test_two_files_declaring_one_id_stop_the_migrator_before_it_connects(
     )
     engine = create_engine(empty_database_url, poolclass=NullPool)
     assert inspect(engine).get_table_names() == []  # never touched
+
+
+def test_the_host_really_connected_to_is_judged(branch: Checkout) -> None:
+    engine = create_engine(branch.url, poolclass=NullPool)
+    with engine.connect() as connection:
+        host = connected_host(connection)
+    engine.dispose()
+    assert host == branch.target.host
+    phantom = [StoredRevision("004", "revision = '004'")]
+    assert host_refusal(host, phantom) is None
+    assert host_refusal("/var/run/postgresql", phantom) is None
+    refused = host_refusal("db.example.com", phantom)
+    assert refused is not None
+    assert refused.startswith(
+        "the database on host 'db.example.com' is at revision 004, which is not rolled back "
+        "automatically there"
+    )

@@ -31,13 +31,13 @@ from sqlalchemy import Connection, Engine, column, delete, inspect, select, tabl
 
 from chat_backend.config import Settings, exit_with_problems
 from chat_backend.db.database_snapshots import take_snapshot
+from chat_backend.db.local_database import LOCAL_APP_ENVS, is_local_host
 from chat_backend.db.migration_runtime import connection_for, migration_lock
 from chat_backend.db.revision_checksums import checksums, ensure_table
 from chat_backend.db.revision_ids import DownRevision, declared_down_revision
 
 log = logging.getLogger("alembic.runtime.migration")
 
-LOCAL_APP_ENVS = frozenset({"development", "test"})
 # Alembic's own version table, as its MigrationContext names it by default.
 version_table = table("alembic_version", column("version_num"))
 # Snapshots taken while the revisions to roll back keep changing (another migrator on another
@@ -129,9 +129,7 @@ def rolled_back(
             migration_lock(connection, settings),
         ):
             found = _found(connection, plan)
-            problem = plan.refuse(found)
-            if problem is None and found and isinstance(handed_in, Connection):
-                problem = "revisions cannot be rolled back through a caller's open connection"
+            problem = plan.refuse(found) or _not_here(connection, handed_in, found)
             if problem is not None:
                 exit_with_problems([problem], code=1)
             if found and holds.issuperset(stored.revision for stored in found):
@@ -151,6 +149,38 @@ def rolled_back(
         ],
         code=1,
     )
+
+
+def connected_host(connection: Connection) -> str | None:
+    """The host libpq really connected to, after PGHOST, host lists and URL parameters (a
+    socket directory for a Unix socket)."""
+    info = getattr(connection.connection.dbapi_connection, "info", None)
+    host = getattr(info, "host", None)
+    return host if isinstance(host, str) else None
+
+
+def host_refusal(host: str | None, revisions: list[StoredRevision]) -> str | None:
+    """Why revisions on `host` are not rolled back automatically; None for a local host."""
+    if not revisions or is_local_host(host):
+        return None
+    return (
+        f"the database on host {host!r} is at revision "
+        f"{', '.join(stored.revision for stored in revisions)}, which is not rolled back "
+        "automatically there, as the host is not local; nothing was changed: check out the "
+        "branch that has it and run `make rollback`, or point POSTGRES_HOST (or DATABASE_URL) "
+        "at the Compose service db or at localhost"
+    )
+
+
+def _not_here(
+    connection: Connection, handed_in: Engine | Connection | None, found: list[StoredRevision]
+) -> str | None:
+    """Why these revisions cannot be rolled back through this connection; None if they can."""
+    problem = host_refusal(connected_host(connection), found)
+    if problem is None and found and isinstance(handed_in, Connection):
+        names = ", ".join(stored.revision for stored in found)
+        problem = f"revision {names} cannot be rolled back through a caller's open connection"
+    return problem
 
 
 def roll_back(connection: Connection, stored: StoredRevision) -> None:

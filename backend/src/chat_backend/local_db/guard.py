@@ -3,11 +3,7 @@ on a local development database only. There is deliberately no flag to override 
 
 from __future__ import annotations
 
-import ipaddress
-
-LOCAL_APP_ENVS = frozenset({"development", "test"})
-# The Compose service, as the containers reach the database, and the loopback name.
-LOCAL_HOST_NAMES = frozenset({"db", "localhost"})
+from chat_backend.db.local_database import LOCAL_APP_ENVS, is_local_host
 
 
 class RefusedError(Exception):
@@ -35,16 +31,3 @@ def require_local(app_env: str, host: str | None) -> None:
     reason = refusal(app_env, host)
     if reason is not None:
         raise RefusedError(reason)
-
-
-def is_local_host(host: str | None) -> bool:
-    """The Compose `db` service, a loopback name or address, or a Unix socket (no host, or a
-    socket directory)."""
-    if not host or host.startswith("/"):
-        return True
-    if host.lower() in LOCAL_HOST_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
