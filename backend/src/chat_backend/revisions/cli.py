@@ -60,13 +60,19 @@ def merge(layout: MigrationLayout, args: argparse.Namespace) -> int:
 
 
 def schema(layout: MigrationLayout, _args: argparse.Namespace) -> int:
+    head = _write_schema(layout)
+    print(f"wrote {layout.schema_sql} (the schema at revision {head})")
+    return 0
+
+
+def _write_schema(layout: MigrationLayout) -> str:
+    """Rewrite db/schema.sql from a throwaway database at head; the head."""
     with throwaway_database() as url:
         command.upgrade(layout.config(url), "head")
         head = layout.script().get_current_head()
         assert head is not None
         write_schema_file(layout.schema_sql, url, head)
-    print(f"wrote {layout.schema_sql} (the schema at revision {head})")
-    return 0
+    return head
 
 
 def sql(layout: MigrationLayout, args: argparse.Namespace) -> int:
@@ -98,8 +104,9 @@ def renumber(layout: MigrationLayout, args: argparse.Namespace) -> int:
             f"(revision {move.revision}, after {move.down_revision})"
         )
     # db/schema.sql names the head, which has a new number now.
-    schema(layout, args)
+    head = _write_schema(layout)
     repository.git("add", str(layout.schema_sql))
+    print(f"renumber: rewrote db/schema.sql (the schema at revision {head})")
     print("renumber: the changes are staged; run `make check`, then commit them")
     return 0
 
