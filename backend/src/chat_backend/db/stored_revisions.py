@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, Engine, column, delete, inspect, select, table, update
+from sqlalchemy import Connection, Engine, column, delete, select, table, text, update
 
 from chat_backend.config import Settings, exit_with_problems
 from chat_backend.db.database_snapshots import take_snapshot
@@ -40,6 +40,7 @@ log = logging.getLogger("alembic.runtime.migration")
 
 # Alembic's own version table, as its MigrationContext names it by default.
 version_table = table("alembic_version", column("version_num"))
+READ_VERSIONS = text("SELECT version_num FROM alembic_version")
 # Snapshots taken while the revisions to roll back keep changing (another migrator on another
 # checkout at the same moment) before giving up.
 ATTEMPTS = 3
@@ -75,16 +76,21 @@ class Rollback:
 
 
 def database_heads(connection: Connection) -> list[str]:
-    """The revisions in Alembic's version table (none before the first migration). Read
-    directly: a MigrationContext would log its setup on every run."""
-    if not inspect(connection).has_table(version_table.name):
+    """The revisions in Alembic's version table (none before the first migration). Read with
+    plain queries: this runs on every migrator run, and a MigrationContext or an Inspector
+    costs more (and logs its setup)."""
+    if not _table_exists(connection, version_table.name):
         return []
-    return list(connection.scalars(select(version_table.c.version_num)))
+    return list(connection.scalars(READ_VERSIONS))
+
+
+def _table_exists(connection: Connection, name: str) -> bool:
+    return bool(connection.scalar(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": name}))
 
 
 def stored_sources(connection: Connection) -> dict[str, str | None]:
     """Each recorded revision's source (none recorded before the table existed)."""
-    if not inspect(connection).has_table(checksums.name):
+    if not _table_exists(connection, checksums.name):
         return {}
     rows = connection.execute(select(checksums.c.revision, checksums.c.source))
     return {revision: source for revision, source in rows}
