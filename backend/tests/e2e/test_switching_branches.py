@@ -85,6 +85,10 @@ def test_a_branch_revision_is_rolled_back_on_main_and_applied_again_on_the_branc
     log = stack.logs("migrator")
     assert f"Rolled back phantom revision {NEXT} (not in this checkout)" in log
     snapshot = log.split("make restore name=", 1)[1].split("`", 1)[0]
+    # `make up` shows what the migrator's latest run warned about.
+    shown = stack.run("scripts/print-urls.sh").stdout
+    assert f"migrator: Rolled back phantom revision {NEXT}" in shown
+    assert f"bring it back with `make restore name={snapshot}`" in shown
 
     branch_revision(stack)  # git checkout the branch again
     stack.timed_up()
