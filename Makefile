@@ -15,7 +15,7 @@ export COMPOSE
 # A one-off container of the migrator image (starts db first, waits for it to be healthy).
 MIGRATOR := $(COMPOSE) run --rm --quiet-pull migrator
 # The revision tooling's command line, on the host (backend/src/chat_backend/revisions/cli.py);
-# the targets only pass it their arguments.
+# the targets only pass it their arguments (BASE, for renumber, through the environment).
 REVISIONS := cd backend && uv run --frozen python -m chat_backend.revisions
 # Values a user gives (m=, rev=, from=, to=, s=, name=, file=, args=) reach the commands through
 # the environment ("$${m}"), never pasted into the command line: a backtick stays text.
@@ -81,12 +81,12 @@ sql: ## Print the offline SQL of an upgrade: make sql from=002 to=head (defaults
 	$(REVISIONS) sql --from "$${from:-base}" --to "$${to:-head}"
 
 .PHONY: current
-current: ## Show the database's revision
-	$(MIGRATOR) alembic current
+current: ## Show the database's revision (a phantom one, from another branch, is marked)
+	$(MIGRATOR) python -m chat_backend.db.revision_status current
 
 .PHONY: history
-history: ## List every revision, newest first, marking the database's
-	$(MIGRATOR) alembic history --verbose --indicate-current
+history: ## List every revision, newest first, marking the database's (and its phantoms)
+	$(MIGRATOR) python -m chat_backend.db.revision_status history
 
 .PHONY: applied
 applied: ## Check that no revision the database applied was edited since (checksums; the database of .env)
@@ -148,6 +148,10 @@ restore-backup: ## Put a backup back: make restore-backup file=backups/NAME.dump
 
 ##@ Migration gate (before pushing; CI runs it)
 
+.PHONY: renumber
+renumber: ## After merging a branch: number this branch's revisions after the base's head (BASE=main default)
+	$(REVISIONS) renumber
+
 .PHONY: check
 check: ## Gate new revisions: numbering, one head, squawk, up-down-up, drift, checksums, schema.sql
 	$(REVISIONS) check
@@ -196,7 +200,7 @@ help: ## List the targets
 		/^[a-zA-Z0-9_-]+:.*## / {printf "  %s%-16s%s %s\n", cyan, $$1, plain, $$2}' $(MAKEFILE_LIST)
 	@printf '\n%s\n%s\n' \
 		'Variables: lowercase ones take a value (m="add email", name=before-risky, file=..., rev=002, s=backend, from=/to=, args=...);' \
-		'UPPERCASE ones are switches and counts (FORCE=1, HARD=1, AUTO=1, STEPS=2), and IMAGE= for make k8s.'
+		'UPPERCASE ones are switches and counts (FORCE=1, HARD=1, AUTO=1, STEPS=2), and BASE=main for make renumber, IMAGE= for make k8s.'
 
 .PHONY: readme
 readme: ## Rewrite the target list in README.md from `make help` (after adding or changing a target)

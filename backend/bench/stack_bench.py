@@ -36,6 +36,8 @@ BACKEND_DIR = Path(__file__).resolve().parents[1]
 REPO_DIR = BACKEND_DIR.parent
 # compose.yaml's defaults, which the bench project runs with.
 USER, PASSWORD, DATABASE = "chat", "chat-dev-password", "chat"
+# Fresh migrator processes whose phantom check is timed.
+PHANTOM_CHECK_RUNS = 10
 # A generated revision: a table with an index, like a typical feature's first migration.
 REVISION = '''"""bench {number}"""
 
@@ -204,6 +206,52 @@ def clone_row(project: BenchProject, clones: int) -> Row:
     )
 
 
+# In the backend container, as a fresh migrator process meets it: what a no-op run adds to
+# find no phantom revisions (the bookkeeping table's check, a read of the version table), after
+# the connection and Alembic's reading of the revision files, which every run does anyway.
+PHANTOM_CHECK = """
+import time
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine
+from chat_backend.config import load_settings
+from chat_backend.db.phantom_revisions import find_phantoms
+from chat_backend.db.revision_checksums import ensure_table
+script = ScriptDirectory.from_config(Config("alembic.ini"))
+script.get_heads()
+with create_engine(load_settings().url).connect() as connection:
+    started = time.perf_counter()
+    with connection.begin():
+        ensure_table(connection)
+        assert find_phantoms(connection, script) == []
+    print((time.perf_counter() - started) * 1000)
+"""
+
+
+def phantom_check_row(project: BenchProject, runs: int) -> Row:
+    samples = [
+        float(
+            subprocess.run(
+                ["docker", "compose", "exec", "-T", "backend", "python", "-"],  # noqa: S607
+                input=PHANTOM_CHECK,
+                cwd=REPO_DIR,
+                env=project.env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+        for _ in range(runs)
+    ]
+    median = statistics.median(samples)
+    return Row(
+        f"no-op migrator run: the phantom check (median / max of {runs})",
+        f"{median:.1f} / {max(samples):.1f} ms",
+        "< 50 ms median",
+        median < 50,
+    )
+
+
 def migration_rows(project: BenchProject, counts: list[int], repeats: int) -> list[Row]:
     """Alembic against psql for each number of revisions, then where the difference comes
     from: a straight line through the timings gives each a fixed cost and a cost per
@@ -320,6 +368,7 @@ def main() -> None:
         print(f"Compose project {project.name}, {os.cpu_count()} CPUs; this takes minutes ...")
         rows = stack_rows(project, options.resets, options.wipes)
         rows.append(clone_row(project, options.clones))
+        rows.append(phantom_check_row(project, PHANTOM_CHECK_RUNS))
         rows += migration_rows(project, options.revisions, options.repeats)
     print(f"\n{'measure':<54} {'result':>24}   {'target':<15}")
     for row in rows:

@@ -1,6 +1,6 @@
 """Alembic's environment: Alembic's own template, with the URL, the metadata, the migrators'
-lock and the revision checksums taken from the chat_backend package (where that logic is
-tested)."""
+lock, the revision checksums and the phantom-revision rollback taken from the chat_backend
+package (where that logic is tested)."""
 
 from logging.config import fileConfig
 
@@ -8,14 +8,10 @@ from alembic import context
 from sqlalchemy.exc import DBAPIError
 
 from chat_backend.config import exit_with_problems, settings_or_exit
-from chat_backend.db.migration_runtime import (
-    CONTEXT_OPTIONS,
-    connection_for,
-    failure_message,
-    migration_lock,
-    offline_preamble,
-)
+from chat_backend.db.migration_runtime import CONTEXT_OPTIONS, failure_message, offline_preamble
+from chat_backend.db.phantom_revisions import at_checkout, is_upgrade
 from chat_backend.db.revision_checksums import record_checksum, warn_about_edited_revisions
+from chat_backend.db.revision_ids import refuse_duplicate_revision_ids
 from chat_backend.models import metadata
 
 config = context.config
@@ -25,6 +21,8 @@ if config.config_file_name is not None:
 
 target_metadata = metadata
 settings = settings_or_exit()
+# Before anything touches the database: with two files declaring one id, Alembic runs only one.
+refuse_duplicate_revision_ids(context.script)
 
 
 def run_migrations_offline() -> None:
@@ -44,12 +42,12 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    """Migrate the database, one transaction per revision, holding the migrators' lock."""
+    """Migrate the database, one transaction per revision, holding the migrators' lock, after
+    rolling back revisions this checkout does not have (development and test)."""
     handed_in = config.attributes.get("connection")
-    with (
-        connection_for(handed_in, settings) as connection,
-        migration_lock(connection, settings),
-    ):
+    with at_checkout(
+        handed_in, settings, context.script, upgrading=is_upgrade(context)
+    ) as connection:
         warn_about_edited_revisions(connection, context.script)
         context.configure(
             connection=connection,

@@ -12,7 +12,8 @@ import anyio
 import httpx
 import pytest
 from alembic import command
-from sqlalchemy import URL
+from sqlalchemy import URL, create_engine, text
+from sqlalchemy.pool import NullPool
 
 from tests.alembic_support import migration_config
 from tests.api_support import CODE, api_client, error_of, guard_log
@@ -60,6 +61,7 @@ async def test_health_is_ok_at_head(client: httpx.AsyncClient) -> None:
         "database": "reachable",
         "revision": CODE.head,
         "head": CODE.head,
+        "problem": None,
     }
 
 
@@ -75,6 +77,7 @@ async def test_a_database_behind_head_is_refused_until_it_catches_up(
         "database": "reachable",
         "revision": "002",
         "head": CODE.head,
+        "problem": error_of(await client.get("/users"), 503)["message"],
     }
     for method, path, body in DATA_REQUESTS:
         error = error_of(await client.request(method, path, json=body), 503)
@@ -102,6 +105,26 @@ async def test_a_query_failing_on_a_stale_schema_is_503(
     assert "`make migrate`" in error["message"]
 
 
+async def test_a_phantom_revision_is_named_with_the_fix(
+    client: httpx.AsyncClient, database_url: URL
+) -> None:
+    """A database migrated on another branch: at a revision this code does not have."""
+    engine = create_engine(database_url, poolclass=NullPool)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '999'"))
+    engine.dispose()
+
+    health = await client.get("/health")
+
+    assert health.status_code == 503
+    assert health.json()["revision"] == "999"
+    problem = health.json()["problem"]
+    assert "revision '999', which this code does not have (a phantom revision" in problem
+    assert "run `make migrate`, which in development and test rolls it back" in problem
+    for method, path, body in DATA_REQUESTS:
+        assert error_of(await client.request(method, path, json=body), 503)["message"] == problem
+
+
 @pytest.fixture
 def unreachable_url(server_url: URL) -> URL:
     with socket.socket() as probe:  # a port nothing listens on once the probe is closed
@@ -121,6 +144,7 @@ async def test_an_unreachable_database_is_503(
             "database": "unreachable",
             "revision": None,
             "head": CODE.head,
+            "problem": error_of(await client.get("/users"), 503)["message"],
         }
         for method, path, body in DATA_REQUESTS:
             error = error_of(await client.request(method, path, json=body), 503)

@@ -19,7 +19,8 @@ def test_two_files_with_one_revision_id_fail(tmp_path: Path) -> None:
     [failure] = check_numbering(layout.versions_dir)
     assert failure.rule == "duplicate-revision-id"
     assert failure.where == "revision 004 (004_add_fax.py, 004_add_phone.py)"
-    assert "renumber the newer one to '005'" in failure.fix
+    assert failure.fix.startswith("run `make renumber`")
+    assert "renumber the newer one to '005' by hand" in failure.fix
 
 
 def test_a_file_named_after_another_number_fails(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import URL, create_engine, select
+from sqlalchemy import URL, create_engine, select, text
 
 from chat_backend.db.revision_checksums import checksums, edited_revisions, file_checksum
 from tests.checks_support import REAL, copy_project
@@ -100,3 +100,31 @@ def test_offline_sql_sets_the_timeouts_and_records_the_checksums(
         revision.revision: file_checksum(revision.path)
         for revision in REAL.script().walk_revisions()
     }
+
+
+def test_each_applied_revision_has_its_source(database_url: URL) -> None:
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        stored = dict(connection.execute(select(checksums.c.revision, checksums.c.source)).all())
+    engine.dispose()
+    assert stored == {
+        revision.revision: Path(revision.path).read_text(encoding="utf-8")
+        for revision in REAL.script().walk_revisions()
+    }
+
+
+def test_a_table_from_before_sources_gets_the_column(empty_database_url: URL) -> None:
+    engine = create_engine(empty_database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "CREATE TABLE alembic_version_checksums (revision VARCHAR(32) PRIMARY KEY, "
+                "sha256 CHAR(64) NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
+        )
+    command.upgrade(REAL.config(empty_database_url), "head")
+    with engine.connect() as connection:
+        sources = connection.scalars(select(checksums.c.source)).all()
+    engine.dispose()
+    assert len(sources) == len(list(REAL.script().walk_revisions()))
+    assert all(sources)

@@ -59,7 +59,7 @@ def test_at_head_there_is_no_problem() -> None:
     [
         (state("002"), ["revision 002", "revision '003' (head)", "`make migrate`"]),
         (state(None), ["base (empty)", "`make migrate`"]),
-        (state("007"), ["'007'", "does not know", "`make rollback`"]),
+        (state("007"), ["'007'", "phantom", "'003'", "`make migrate`"]),
         (state(None, reachable=False), ["unreachable", "POSTGRES_HOST", "DATABASE_URL"]),
     ],
 )

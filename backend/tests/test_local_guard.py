@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from chat_backend.local_db.guard import RefusedError, is_local_host, refusal, require_local
+from chat_backend.db.local_database import is_local_host
+from chat_backend.local_db.guard import RefusedError, refusal, require_local
 
 
 @pytest.mark.parametrize("host", ["db", "localhost", "LOCALHOST", "127.0.0.1", "127.0.0.2", "::1"])

@@ -10,9 +10,9 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import URL
 
+from chat_backend.db.revision_ids import declared_revision
 from chat_backend.revisions.files import (
     autogenerate_revision,
-    declared_revision,
     next_revision_id,
     write_merge,
     write_revision,

@@ -22,6 +22,8 @@ class Health(BaseModel):
     database: Literal["reachable", "unreachable"]
     revision: str | None
     head: str
+    # What keeps the backend from serving data, and the fix; null when nothing does.
+    problem: str | None
 
 
 def health_routes(guard: SchemaGuard) -> APIRouter:
@@ -40,6 +42,7 @@ def health_routes(guard: SchemaGuard) -> APIRouter:
             database="reachable" if state.reachable else "unreachable",
             revision=state.revision,
             head=state.head,
+            problem=state.problem,
         )
         return JSONResponse(body.model_dump(), status_code=200 if state.at_head else 503)
 

@@ -8,6 +8,12 @@ revision_checksums records what each applied revision ran; schema_state says whe
 database is at head; wait_for_head waits, bounded, until it is (the backend's init container
 on Kubernetes: `python -m chat_backend.db.wait_for_head`).
 
+Branches (DESIGN §6): revision_ids stops the migrator when two files declare one id;
+phantom_revisions rolls back revisions the checkout lacks, from the source stored_revisions
+kept, after database_snapshots took a snapshot named as snapshot_names says, and only on a
+database local_database calls local; revision_status is `make current` / `make history` with
+those phantoms marked.
+
 The backend (`api/`) and the migrator (`migrations/env.py`) import from here; nothing here
 imports the host tools (`revisions/`, `local_db/`, `doctor/`, `deploy/`), and
 tests/test_layers.py keeps it so.

@@ -1,9 +1,12 @@
-"""Checksums of applied revisions, so that a revision file edited after it ran is caught.
+"""Checksums and sources of applied revisions: a revision file edited after it ran is caught,
+and a revision whose file is gone from the checkout can still be undone.
 
-When a revision is applied, the sha256 of its file is stored beside Alembic's version table,
-in the same transaction; downgrading it removes the row. Later, a file whose hash differs from
-the stored one was edited after the database ran it: that database (and every other one that
-ran the old text) no longer matches what the code says it has.
+When a revision is applied, the sha256 of its file and the file's source are stored beside
+Alembic's version table, by one statement in the same transaction; downgrading it removes the
+row. Later, a file whose hash differs from the stored one was edited after the database ran it:
+that database (and every other one that ran the old text) no longer matches what the code says
+it has. A revision the checkout lacks (a phantom, after `git checkout`) is rolled back from its
+stored source (phantom_revisions).
 
 The table belongs to this runtime, not to a revision: no revision can forget or drop it, and
 `alembic check` ignores it (migration_runtime.CONTEXT_OPTIONS).
@@ -29,13 +32,15 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     delete,
     func,
     inspect,
     select,
+    text,
 )
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.schema import CreateTable
+from sqlalchemy.sql.elements import TextClause
 
 log = logging.getLogger("alembic.runtime.migration")
 
@@ -47,8 +52,18 @@ checksums = Table(
     Column("revision", String(32), primary_key=True),
     Column("sha256", CHAR(64), nullable=False),
     Column("applied_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    # NULL in rows written before sources were kept: such a revision cannot be undone from here.
+    Column("source", Text, nullable=True),
 )
 TABLE = checksums.name
+# Once per migrator run, before any revision is applied: the table, and the source column that
+# tables made before it lack. Both are no-ops when present, so the hook below stays one statement.
+ENSURE_TABLE = text(
+    f"CREATE TABLE IF NOT EXISTS {TABLE} ("
+    "revision VARCHAR(32) PRIMARY KEY, sha256 CHAR(64) NOT NULL, "
+    "applied_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), source TEXT); "
+    f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS source TEXT"
+)
 
 
 @dataclass(frozen=True)
@@ -85,6 +100,11 @@ def file_checksum(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def ensure_table(connection: Connection) -> None:
+    """Create the table, or add the source column to an older one (in the caller's transaction)."""
+    connection.execute(ENSURE_TABLE)
+
+
 # Alembic passes every argument by name, so the unused ones keep their names.
 def record_checksum(
     ctx: MigrationContext,
@@ -92,25 +112,31 @@ def record_checksum(
     heads: Collection[Any],
     run_args: Mapping[str, Any],  # noqa: ARG001
 ) -> None:
-    """Alembic's `on_version_apply` hook: runs in the transaction that applied the step, or
-    writes its statements into the script with `--sql` (offline_statements makes the table).
+    """Alembic's `on_version_apply` hook: runs in the transaction that applied the step, as
+    one statement (the table exists: env.py calls ensure_table first), or writes it into the
+    script with `--sql` (offline_statements makes the table there).
 
     After a downgrade or a stamp, only the revisions still applied keep a row: a stamp from
     003 down to 001 removes those of 002 and 003."""
     if ctx.connection is None:
         return
-    if not ctx.as_sql:
-        checksums.create(ctx.connection, checkfirst=True)
     if step.is_upgrade:
         script = step.up_revision
         assert isinstance(script, Script)
+        content = Path(script.path).read_bytes()
         record = insert(checksums).values(
-            revision=script.revision, sha256=file_checksum(script.path)
+            revision=script.revision,
+            sha256=hashlib.sha256(content).hexdigest(),
+            source=content.decode("utf-8"),
         )
         ctx.execute(
             record.on_conflict_do_update(
                 index_elements=[checksums.c.revision],
-                set_={"sha256": record.excluded.sha256, "applied_at": func.now()},
+                set_={
+                    "sha256": record.excluded.sha256,
+                    "source": record.excluded.source,
+                    "applied_at": func.now(),
+                },
             )
         )
         return
@@ -121,9 +147,9 @@ def record_checksum(
         ctx.execute(delete(checksums).where(checksums.c.revision.not_in(sorted(applied))))
 
 
-def offline_statements() -> list[CreateTable]:
+def offline_statements() -> list[TextClause]:
     """What an offline script (`alembic upgrade --sql`) needs before its first revision."""
-    return [CreateTable(checksums, if_not_exists=True)]
+    return [ENSURE_TABLE]
 
 
 def _still_applied(ctx: MigrationContext, heads: Collection[Any]) -> set[str] | None:

@@ -66,8 +66,9 @@ class SchemaState:
         if self.revision is not None and self.revision not in self.code.revisions:
             return (
                 f"The database schema is at revision {self.revision!r}, which this code does not "
-                f"know (its head is {self.head!r}): deploy the code that has it, or run "
-                f"`make rollback` to bring the database back to {self.head!r}."
+                f"have (a phantom revision, e.g. after switching branches; this code's head is "
+                f"{self.head!r}): run `make migrate`, which in development and test rolls it back "
+                "after a snapshot, or run the code that has it"
             )
         return (
             f"The database schema is at revision {self.revision or 'base (empty)'!s} but this "

@@ -9,6 +9,7 @@ from chat_backend.doctor.env_file import EnvFiles, check_env_files
 from chat_backend.doctor.line_endings import check_line_endings
 from chat_backend.doctor.ports import check_ports, published_ports
 from chat_backend.doctor.report import Level, Report
+from chat_backend.doctor.revisions import check_revisions
 from chat_backend.doctor.tools import check_compose, check_engine, check_uv
 from chat_backend.doctor.volume import check_volume
 
@@ -30,6 +31,7 @@ def main(root: Path) -> int:
     report.add(*check_ports(files, published_ports(root) if docker_works else ()))
     if docker_works:
         report.add(check_volume(root))
+    report.add(*check_revisions(root))
     return report.verdict()
 
 

@@ -8,14 +8,11 @@ Anything it cannot resolve is refused.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 
+from chat_backend.db.local_database import LOCAL_APP_ENVS, is_local_host
 from chat_backend.local_db.libpq_target import UnresolvedError, effective_options, endpoints
 
-LOCAL_APP_ENVS = frozenset({"development", "test"})
-# The Compose service, as the containers reach the database, and the loopback name.
-LOCAL_HOST_NAMES = frozenset({"db", "localhost"})
 FIX = (
     "point POSTGRES_HOST (or DATABASE_URL) at the Compose service db or at localhost, and "
     "unset PGHOST, PGHOSTADDR and PGSERVICE"
@@ -59,16 +56,3 @@ def require_local(app_env: str, options: Mapping[str, object]) -> None:
     reason = refusal(app_env, options)
     if reason is not None:
         raise RefusedError(reason)
-
-
-def is_local_host(host: str | None) -> bool:
-    """The Compose `db` service, a loopback name or address, or a Unix socket (no host, a
-    socket directory, or an abstract socket)."""
-    if not host or host.startswith(("/", "@")):
-        return True
-    if host.lower() in LOCAL_HOST_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from chat_backend.db.snapshot_names import snapshot_prefix
 from chat_backend.local_db.cluster import Cluster
 
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]*")
@@ -25,10 +26,6 @@ class Snapshot:
     name: str
     size_bytes: int
     taken_at: str
-
-
-def snapshot_prefix(database: str) -> str:
-    return f"{database}_snapshot_"
 
 
 def snapshot_database(database: str, name: str) -> str:

@@ -7,6 +7,8 @@ Exit status: 0 done, 1 a check failed, 2 it could not run (the reason on stderr)
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,12 +18,14 @@ from alembic.util import CommandError
 
 from chat_backend.config import exit_with_problems, settings_or_exit
 from chat_backend.db.alembic_config import existing_alembic_ini
+from chat_backend.revisions.branch_revisions import Repository
 from chat_backend.revisions.checks.applied import check_applied
 from chat_backend.revisions.checks.failure import Failure
 from chat_backend.revisions.checks.gate import run_gate
 from chat_backend.revisions.checks.schema_dump import write_schema_file
 from chat_backend.revisions.files import autogenerate_revision, write_merge, write_revision
 from chat_backend.revisions.layout import MigrationLayout
+from chat_backend.revisions.renumber import apply, bring_database_along, plan
 from chat_backend.revisions.throwaway_postgres import throwaway_database
 
 Command = Callable[[MigrationLayout, argparse.Namespace], int]
@@ -56,13 +60,19 @@ def merge(layout: MigrationLayout, args: argparse.Namespace) -> int:
 
 
 def schema(layout: MigrationLayout, _args: argparse.Namespace) -> int:
+    head = _write_schema(layout)
+    print(f"wrote {layout.schema_sql} (the schema at revision {head})")
+    return 0
+
+
+def _write_schema(layout: MigrationLayout) -> str:
+    """Rewrite db/schema.sql from a throwaway database at head; the head."""
     with throwaway_database() as url:
         command.upgrade(layout.config(url), "head")
         head = layout.script().get_current_head()
         assert head is not None
         write_schema_file(layout.schema_sql, url, head)
-    print(f"wrote {layout.schema_sql} (the schema at revision {head})")
-    return 0
+    return head
 
 
 def sql(layout: MigrationLayout, args: argparse.Namespace) -> int:
@@ -74,6 +84,31 @@ def applied(layout: MigrationLayout, _args: argparse.Namespace) -> int:
     failures = check_applied(layout, settings_or_exit().url)
     _report("applied revisions unchanged (checksums)", failures)
     return 1 if failures else 0
+
+
+def renumber(layout: MigrationLayout, args: argparse.Namespace) -> int:
+    repository = Repository(layout.versions_dir)
+    moves = plan(repository, args.base)
+    if not moves:
+        print(
+            f"renumber: nothing to renumber: the revisions this branch added since it left "
+            f"{args.base!r} (if any) already follow its head"
+        )
+        return 0
+    logging.basicConfig(format="renumber: %(message)s")
+    bring_database_along(settings_or_exit(), moves)
+    apply(repository, moves)
+    for move in moves:
+        print(
+            f"renumber: {move.file.path.name} -> {move.path.name} "
+            f"(revision {move.revision}, after {move.down_revision})"
+        )
+    # db/schema.sql names the head, which has a new number now.
+    head = _write_schema(layout)
+    repository.git("add", str(layout.schema_sql))
+    print(f"renumber: rewrote db/schema.sql (the schema at revision {head})")
+    print("renumber: the changes are staged; run `make check`, then commit them")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -114,6 +149,17 @@ def _parser() -> argparse.ArgumentParser:
     add_merge = add("merge", merge, "join the heads with the next numbered merge revision")
     add_merge.add_argument("-m", "--message", default="merge heads")
     add("schema", schema, "rewrite db/schema.sql from a throwaway database at head")
+    add_renumber = add(
+        "renumber",
+        renumber,
+        "after merging BASE: give the revisions this branch added the numbers after BASE's "
+        "head, rolling the local database back from what it applied under the old numbers",
+    )
+    add_renumber.add_argument(
+        "--base",
+        default=os.environ.get("BASE") or "main",
+        help="the branch merged in (default: BASE, else main)",
+    )
     add_sql = add("sql", sql, "print the offline SQL of upgrading from one revision to another")
     add_sql.add_argument("--from", dest="start", default="base", help="default: base")
     add_sql.add_argument("--to", dest="end", default="head", help="default: head")

@@ -6,7 +6,6 @@ so alembic.ini's file template (`004_add_email.py`) and post-write hook (ruff fo
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 from typing import Any
 
@@ -17,29 +16,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
 from sqlalchemy import URL
 
+from chat_backend.db.revision_ids import declared_revision, revision_files
 from chat_backend.revisions.layout import MigrationLayout
 
 # Revision ids are zero-padded to this many digits: 001, 002, …
 WIDTH = 3
-
-
-def revision_files(versions_dir: Path) -> list[Path]:
-    return sorted(path for path in versions_dir.glob("*.py") if path.name != "__init__.py")
-
-
-def declared_revision(path: Path) -> str | None:
-    """The string assigned to `revision` at the top of the file, read without importing it."""
-    for node in ast.parse(path.read_text(encoding="utf-8"), str(path)).body:
-        if isinstance(node, ast.Assign):
-            targets, value = node.targets, node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            targets, value = [node.target], node.value
-        else:
-            continue
-        if any(isinstance(target, ast.Name) and target.id == "revision" for target in targets):
-            literal = value.value if isinstance(value, ast.Constant) else None
-            return literal if isinstance(literal, str) else None
-    return None
 
 
 def next_revision_id(versions_dir: Path) -> str:

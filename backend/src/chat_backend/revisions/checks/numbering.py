@@ -7,18 +7,18 @@ source (not by importing them), so the duplicates are seen before Alembic hides 
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 
+from chat_backend.db.revision_ids import declared_revision, duplicate_revision_ids, revision_files
 from chat_backend.revisions.checks.failure import Failure, revision_label
-from chat_backend.revisions.files import declared_revision, next_revision_id, revision_files
+from chat_backend.revisions.files import next_revision_id
 
 
 def check_numbering(versions_dir: Path) -> list[Failure]:
     declared = {path: declared_revision(path) for path in revision_files(versions_dir)}
     return [
         *_undeclared(declared),
-        *_duplicates(declared, next_revision_id(versions_dir)),
+        *_duplicates(versions_dir, next_revision_id(versions_dir)),
         *_misnamed(declared),
     ]
 
@@ -36,21 +36,18 @@ def _undeclared(declared: dict[Path, str | None]) -> list[Failure]:
     ]
 
 
-def _duplicates(declared: dict[Path, str | None], next_id: str) -> list[Failure]:
-    files_by_revision: defaultdict[str, list[Path]] = defaultdict(list)
-    for path, revision in declared.items():
-        if revision is not None:
-            files_by_revision[revision].append(path)
+def _duplicates(versions_dir: Path, next_id: str) -> list[Failure]:
     return [
         Failure(
             revision_label(revision, *paths),
             "duplicate-revision-id",
             f"{len(paths)} files declare revision = {revision!r}, so Alembic runs only one",
-            f"renumber the newer one to {next_id!r}: rename its file to {next_id}_<slug>.py, "
-            f"set revision = {next_id!r} and down_revision to the head it follows",
+            f"run `make renumber` (after merging the base branch: this branch's revisions "
+            f"follow its head), or renumber the newer one to {next_id!r} by hand: rename its "
+            f"file to {next_id}_<slug>.py, set revision = {next_id!r} and down_revision to the "
+            "head it follows",
         )
-        for revision, paths in files_by_revision.items()
-        if len(paths) > 1
+        for revision, paths in duplicate_revision_ids(versions_dir).items()
     ]
 
 

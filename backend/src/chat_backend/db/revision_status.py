@@ -1,0 +1,58 @@
+"""`make current` and `make history`: Alembic's own answers, with the database's phantom
+revisions (not in this checkout, e.g. after switching branches) marked as such, where Alembic
+would stop with "Can't locate revision".
+
+Usage: python -m chat_backend.db.revision_status current|history
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+from chat_backend.config import settings_or_exit
+from chat_backend.db.alembic_config import existing_alembic_ini
+from chat_backend.db.migration_runtime import connection_for
+from chat_backend.db.phantom_revisions import find_phantoms
+from chat_backend.db.revision_ids import refuse_duplicate_revision_ids
+from chat_backend.db.stored_revisions import StoredRevision
+
+COMMANDS = ("current", "history")
+
+
+def marked(phantom: StoredRevision) -> str:
+    fix = (
+        "`make migrate` rolls it back after a snapshot"
+        if phantom.source is not None
+        else "its source was never stored: check out the branch that has it and `make rollback`"
+    )
+    return f"{phantom.revision} (phantom: applied, but not in this checkout; {fix})"
+
+
+def main(argv: Sequence[str]) -> int:
+    if list(argv) not in ([name] for name in COMMANDS):
+        print(
+            f"usage: python -m chat_backend.db.revision_status {'|'.join(COMMANDS)}",
+            file=sys.stderr,
+        )
+        return 2
+    config = Config(str(existing_alembic_ini()), stdout=sys.stdout)
+    script = ScriptDirectory.from_config(config)
+    refuse_duplicate_revision_ids(script)
+    with connection_for(None, settings_or_exit()) as connection:
+        phantoms = find_phantoms(connection, script)
+    for phantom in phantoms:
+        print(marked(phantom))
+    if argv[0] == "history":
+        command.history(config, verbose=True, indicate_current=not phantoms)
+    elif not phantoms:
+        command.current(config)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

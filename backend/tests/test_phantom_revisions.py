@@ -1,0 +1,223 @@
+"""A database at a revision the checkout lacks (a branch switch): `alembic upgrade head` rolls
+it back from its stored source after a snapshot in development and test, and changes nothing,
+with one line, in production, for a revision whose source was never stored, or for a command
+other than upgrade. Two files declaring one revision id stop the migrator before it connects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from alembic import command
+from sqlalchemy import URL, create_engine, inspect
+from sqlalchemy.pool import NullPool
+
+from chat_backend.db.stored_revisions import StoredRevision, connected_host, host_refusal
+from chat_backend.local_db import snapshots
+from chat_backend.local_db.cluster import Cluster
+from chat_backend.local_db.target import Target
+from chat_backend.revisions.layout import MigrationLayout
+from tests.checks_support import add_revision, copy_project
+from tests.local_db_support import own_database, query
+
+ADD_NICKNAME = """
+op.add_column("users", sa.Column("nickname", sa.Text(), nullable=False, server_default="anon"))
+op.execute("UPDATE users SET nickname = 'nick-' || username")
+"""
+DROP_NICKNAME = 'op.drop_column("users", "nickname")'
+USERS = "SELECT string_agg(username, ',' ORDER BY username) FROM users"
+NICKNAMES = "SELECT string_agg(nickname, ',' ORDER BY nickname) FROM users"
+COLUMN = (
+    "SELECT count(*) FROM information_schema.columns "
+    "WHERE table_name = 'users' AND column_name = 'nickname'"
+)
+VERSION = "SELECT string_agg(version_num, ',') FROM alembic_version"
+
+
+@dataclass
+class Checkout:
+    """A copy of the migrations (the checkout) and a database migrated with its 004."""
+
+    layout: MigrationLayout
+    target: Target
+    revision_004: Path
+
+    @property
+    def url(self) -> URL:
+        return self.target.url(self.target.database)
+
+    def scalar(self, sql: str) -> object:
+        return query(self.target, sql)[0][0]
+
+    def upgrade(self) -> None:
+        command.upgrade(self.layout.config(self.url), "head")
+
+    def switch_to_main(self) -> str:
+        """`git checkout main`: 004's file is gone; return its text to bring it back."""
+        source = self.revision_004.read_text()
+        self.revision_004.unlink()
+        return source
+
+
+@pytest.fixture
+def branch(tmp_path: Path, server: Target) -> Iterator[Checkout]:
+    """On the branch: 004 adds a NOT NULL column, filled for two users, applied."""
+    layout = copy_project(tmp_path)
+    path = add_revision(
+        layout,
+        "004_add_nickname.py",
+        revision="004",
+        down_revision="003",
+        upgrade=ADD_NICKNAME,
+        downgrade=DROP_NICKNAME,
+    )
+    with own_database(server) as target:
+        with Cluster.session(server) as cluster:
+            cluster.create(target.database)
+        checkout = Checkout(layout, target, path)
+        command.upgrade(layout.config(checkout.url), "003")
+        query(target, "INSERT INTO users (username) VALUES ('ada'), ('bob')")
+        checkout.upgrade()
+        yield checkout
+
+
+def test_upgrade_rolls_a_phantom_back_after_a_snapshot_that_restores_its_data(
+    branch: Checkout, server: Target, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert branch.scalar(NICKNAMES) == "nick-ada,nick-bob"
+    branch.switch_to_main()
+    capsys.readouterr()
+
+    branch.upgrade()
+
+    assert branch.scalar(VERSION) == "003"
+    assert branch.scalar(COLUMN) == 0
+    assert branch.scalar(USERS) == "ada,bob"
+    log = capsys.readouterr().err
+    assert "Rolled back phantom revision 004 (not in this checkout) from its stored source" in log
+    [restore] = [line for line in log.splitlines() if "bring it back with" in line]
+    assert "The data as it was before is in snapshot" in restore
+    name = restore.rsplit("make restore name=", 1)[1].rstrip("`")
+    assert name.startswith("phantoms-")
+    with Cluster.session(server) as cluster:
+        snapshots.restore(cluster, branch.target.database, name)
+    assert branch.scalar(NICKNAMES) == "nick-ada,nick-bob"
+    assert branch.scalar(VERSION) == "004"
+
+
+def test_back_on_the_branch_upgrade_applies_the_revision_again(branch: Checkout) -> None:
+    source = branch.switch_to_main()
+    branch.upgrade()
+    branch.revision_004.write_text(source)
+
+    branch.upgrade()
+
+    assert branch.scalar(VERSION) == "004"
+    assert branch.scalar(NICKNAMES) == "nick-ada,nick-bob"
+
+
+def error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    """The one line printed besides Alembic's own INFO lines."""
+    [line] = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("INFO")]
+    return line
+
+
+def refused(branch: Checkout, capsys: pytest.CaptureFixture[str]) -> str:
+    """Run the upgrade, which must exit 1 with one line; that line."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        branch.upgrade()
+    assert exited.value.code == 1
+    return error_line(capsys)
+
+
+def test_production_changes_nothing_and_says_so_in_one_line(
+    branch: Checkout, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    branch.switch_to_main()
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.setenv("POSTGRES_PASSWORD", "a-real-production-password")
+
+    line = refused(branch, capsys)
+
+    assert line == (
+        "error: the database is at revision 004, which this checkout does not have (a phantom: "
+        "its file is on another branch); nothing was changed, as APP_ENV is 'production': "
+        "deploy the code that has it, or check out the branch that has it and run "
+        "`make rollback`, or `make reset`"
+    )
+    assert branch.scalar(VERSION) == "004"
+    assert branch.scalar(NICKNAMES) == "nick-ada,nick-bob"
+
+
+def test_a_phantom_whose_source_was_never_stored_is_refused_in_one_line(
+    branch: Checkout, capsys: pytest.CaptureFixture[str]
+) -> None:
+    query(branch.target, "UPDATE alembic_version_checksums SET source = NULL")  # an older database
+    branch.switch_to_main()
+
+    line = refused(branch, capsys)
+
+    assert "the source of 004 was never stored" in line
+    assert line.endswith(
+        "nothing was changed: check out the branch that has it and run `make rollback`, "
+        "or `make reset`"
+    )
+    assert branch.scalar(VERSION) == "004"
+    assert branch.scalar(COLUMN) == 1
+
+
+def test_commands_other_than_upgrade_change_nothing(
+    branch: Checkout, capsys: pytest.CaptureFixture[str]
+) -> None:
+    branch.switch_to_main()
+    capsys.readouterr()
+
+    with pytest.raises(SystemExit) as exited:
+        command.stamp(branch.layout.config(branch.url), "003")
+
+    assert exited.value.code == 1
+    assert "`make migrate` rolls it back" in capsys.readouterr().err
+    assert branch.scalar(VERSION) == "004"
+
+
+def test_two_files_declaring_one_id_stop_the_migrator_before_it_connects(
+    tmp_path: Path, empty_database_url: URL, capsys: pytest.CaptureFixture[str]
+) -> None:
+    layout = copy_project(tmp_path)
+    add_revision(layout, "004_add_phone.py", revision="004", down_revision="003")
+    add_revision(layout, "004_add_avatar.py", revision="004", down_revision="003")
+    capsys.readouterr()
+
+    with pytest.raises(SystemExit) as exited:
+        command.upgrade(layout.config(empty_database_url), "head")
+
+    assert exited.value.code == 1
+    line = error_line(capsys)
+    assert line.startswith(
+        "error: revision '004' is declared by 004_add_avatar.py and 004_add_phone.py"
+    )
+    assert line.endswith(
+        "run `make renumber` to move this branch's revisions after the base branch's head"
+    )
+    engine = create_engine(empty_database_url, poolclass=NullPool)
+    assert inspect(engine).get_table_names() == []  # never touched
+
+
+def test_the_host_really_connected_to_is_judged(branch: Checkout) -> None:
+    engine = create_engine(branch.url, poolclass=NullPool)
+    with engine.connect() as connection:
+        host = connected_host(connection)
+    engine.dispose()
+    assert host == branch.target.host
+    phantom = [StoredRevision("004", "revision = '004'")]
+    assert host_refusal(host, phantom) is None
+    assert host_refusal("/var/run/postgresql", phantom) is None
+    refused = host_refusal("db.example.com", phantom)
+    assert refused is not None
+    assert refused.startswith(
+        "the database on host 'db.example.com' is at revision 004, which is not rolled back "
+        "automatically there"
+    )
