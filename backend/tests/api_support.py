@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy import URL
 
@@ -29,13 +30,20 @@ def settings_for(url: URL) -> Settings:
 
 
 @asynccontextmanager
-async def api_client(url: URL) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings_for(url), CODE)
+async def app_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of `app`, with the app's startup and shutdown run around it. It calls the
+    app by a loopback name, as a browser on the developer's machine would."""
     transport = httpx.ASGITransport(app)
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://api") as client,
+        httpx.AsyncClient(transport=transport, base_url="http://localhost") as client,
     ):
+        yield client
+
+
+@asynccontextmanager
+async def api_client(url: URL) -> AsyncIterator[httpx.AsyncClient]:
+    async with app_client(create_app(settings_for(url), CODE)) as client:
         yield client
 
 

@@ -9,6 +9,7 @@ import anyio.to_thread
 from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from chat_backend.api.body_limit import BodyLimit
 from chat_backend.api.chats import chat_routes
 from chat_backend.api.errors import ERROR_RESPONSES, install_error_handlers, schema_not_ready
 from chat_backend.api.health import health_routes
@@ -49,7 +50,8 @@ def create_app(settings: Settings, code: CodeSchema) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
-    install_error_handlers(app, guard)
+    install_error_handlers(app, guard, settings.api_max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     app.include_router(health_routes(guard))
     for data_routes in (user_routes(engine), chat_routes(engine)):
         app.include_router(

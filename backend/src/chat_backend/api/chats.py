@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 
 from chat_backend.api.errors import not_found, violated_constraint
+from chat_backend.api.json_values import Storable
 from chat_backend.api.pages import Limit, Offset, Page
 from chat_backend.api.users import USERS, UserId
 from chat_backend.models import metadata
@@ -20,6 +21,8 @@ from chat_backend.models import metadata
 CHATS = metadata.tables["ai_chats"]
 OWNER_CONSTRAINT = "fk_ai_chats_user_id_users"
 MAX_MESSAGES_PER_APPEND = 100
+# A long answer fits; a whole book does not (the request body limit caps an append anyway).
+MAX_CONTENT_CHARS = 100_000
 RowT = TypeVar("RowT")
 
 # Strictly later than the last change even when two transactions commit out of the order in
@@ -28,8 +31,9 @@ RowT = TypeVar("RowT")
 TOUCHED = text("greatest(clock_timestamp(), ai_chats.updated_at + interval '1 microsecond')")
 
 ChatId = Annotated[uuid.UUID, Path(description="The chat's id.")]
-Title = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-ModelName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=200), Storable]
+ModelName = Annotated[str, StringConstraints(min_length=1, max_length=100), Storable]
+Content = Annotated[str, StringConstraints(max_length=MAX_CONTENT_CHARS), Storable]
 
 SUMMARY = (
     CHATS.c.id,
@@ -61,7 +65,7 @@ class Message(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["system", "user", "assistant", "tool"]
-    content: str
+    content: Content
 
 
 class NewMessages(BaseModel):

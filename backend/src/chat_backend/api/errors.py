@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 
@@ -87,7 +87,15 @@ def error_response(
     return JSONResponse(body.model_dump(), status_code=status)
 
 
-def install_error_handlers(app: FastAPI, guard: SchemaGuard) -> None:
+def payload_too_large(max_body_bytes: int) -> JSONResponse:
+    message = (
+        f"The request body is larger than API_MAX_BODY_BYTES ({max_body_bytes} bytes); "
+        "send less at a time, or raise API_MAX_BODY_BYTES."
+    )
+    return error_response(413, "payload_too_large", message)
+
+
+def install_error_handlers(app: FastAPI, guard: SchemaGuard, max_body_bytes: int) -> None:
     """Turn every exception a request can raise into the shared JSON shape."""
 
     async def api_error(_: Request, error: Exception) -> JSONResponse:
@@ -96,6 +104,8 @@ def install_error_handlers(app: FastAPI, guard: SchemaGuard) -> None:
 
     async def http_error(request: Request, error: Exception) -> JSONResponse:
         assert isinstance(error, HTTPException)
+        if error.status_code == 413:
+            return payload_too_large(max_body_bytes)
         code = CODES.get(error.status_code, HTTPStatus(error.status_code).name.lower())
         message = f"{request.method} {request.url.path}: {HTTPStatus(error.status_code).phrase}."
         return error_response(error.status_code, code, message)
@@ -104,6 +114,13 @@ def install_error_handlers(app: FastAPI, guard: SchemaGuard) -> None:
         assert isinstance(error, RequestValidationError)
         details = [_field_error(problem) for problem in error.errors()]
         return error_response(422, "invalid_request", "The request is invalid.", details)
+
+    async def invalid_value(_: Request, error: Exception) -> JSONResponse:
+        # A value the checks before the query let through and PostgreSQL refused (SQLSTATE
+        # class 22): the client's input, so a 422, with the server's first line.
+        assert isinstance(error, DataError)
+        message = str(error.orig).strip().splitlines()[0] if error.orig else "invalid value"
+        return error_response(422, "invalid_value", f"The database refused a value: {message}.")
 
     def database_error(request: Request, error: Exception) -> JSONResponse:
         # Runs in a worker thread (a sync handler), so it may ask the database again: a
@@ -125,6 +142,7 @@ def install_error_handlers(app: FastAPI, guard: SchemaGuard) -> None:
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(DataError, invalid_value)
     app.add_exception_handler(DBAPIError, database_error)
     app.add_exception_handler(PoolTimeoutError, pool_exhausted)
     app.add_exception_handler(Exception, unexpected)
