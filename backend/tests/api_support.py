@@ -4,11 +4,14 @@ built on them (with its startup and shutdown run, as a server would)."""
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import httpx
+import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy import URL
@@ -19,6 +22,7 @@ from chat_backend.db.schema_state import CodeSchema, load_code_schema
 from tests.alembic_support import ALEMBIC_INI
 
 CODE: CodeSchema = load_code_schema(ALEMBIC_INI)
+START_TIMEOUT_S = 30.0
 
 
 def settings_for(url: URL) -> Settings:
@@ -79,3 +83,22 @@ def guard_log() -> Iterator[list[logging.LogRecord]]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+
+
+@contextmanager
+def served(app: FastAPI) -> Iterator[str]:
+    """The base URL of `app` served by uvicorn on a free loopback port, in a thread of this
+    process (its startup and shutdown run as in the container)."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)  # between looks at the flag, not a wait for it
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=START_TIMEOUT_S)

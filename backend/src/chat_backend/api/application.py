@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from chat_backend.api.body_limit import BodyLimit
 from chat_backend.api.chats import chat_routes
@@ -52,6 +53,8 @@ def create_app(settings: Settings, code: CodeSchema) -> FastAPI:
     )
     install_error_handlers(app, guard, settings.api_max_body_bytes)
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    # Added last, so it runs first: a request under a foreign name reaches nothing else.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
     app.include_router(health_routes(guard))
     for data_routes in (user_routes(engine), chat_routes(engine)):
         app.include_router(
