@@ -94,7 +94,8 @@ def served(app: FastAPI) -> Iterator[str]:
     thread.start()
     deadline = time.monotonic() + START_TIMEOUT_S
     while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        assert thread.is_alive(), "uvicorn stopped before it started serving"
+        assert time.monotonic() < deadline, f"uvicorn did not start within {START_TIMEOUT_S}s"
         time.sleep(0.01)  # between looks at the flag, not a wait for it
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
