@@ -16,6 +16,7 @@ pytestmark = pytest.mark.anyio
 
 ROUTES = {
     ("GET", "/health"),
+    ("GET", "/livez"),
     ("POST", "/users"),
     ("GET", "/users"),
     ("GET", "/users/{user_id}"),

@@ -60,6 +60,7 @@ async def test_health_is_ok_at_head(client: httpx.AsyncClient) -> None:
         "database": "reachable",
         "revision": CODE.head,
         "head": CODE.head,
+        "problem": None,
     }
 
 
@@ -75,6 +76,7 @@ async def test_a_database_behind_head_is_refused_until_it_catches_up(
         "database": "reachable",
         "revision": "002",
         "head": CODE.head,
+        "problem": error_of(await client.get("/users"), 503)["message"],
     }
     for method, path, body in DATA_REQUESTS:
         error = error_of(await client.request(method, path, json=body), 503)
@@ -121,6 +123,7 @@ async def test_an_unreachable_database_is_503(
             "database": "unreachable",
             "revision": None,
             "head": CODE.head,
+            "problem": error_of(await client.get("/users"), 503)["message"],
         }
         for method, path, body in DATA_REQUESTS:
             error = error_of(await client.request(method, path, json=body), 503)

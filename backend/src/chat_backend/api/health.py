@@ -1,13 +1,14 @@
-"""GET /health: is the database reachable, and is its schema at the code's head?"""
+"""GET /health: is the database reachable, and is its schema at the code's head? (readiness)
+GET /livez: is the process serving at all? (liveness: never touches the database)"""
 
 from __future__ import annotations
 
 from typing import Literal
 
+import anyio.to_thread
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 
 from chat_backend.db.schema_state import SchemaGuard
 
@@ -17,9 +18,15 @@ class Health(BaseModel):
     database: Literal["reachable", "unreachable"]
     revision: str | None
     head: str
+    problem: str | None = None
 
 
-def health_routes(guard: SchemaGuard) -> APIRouter:
+class Liveness(BaseModel):
+    status: Literal["alive"]
+
+
+def health_routes(guard: SchemaGuard, threads: anyio.CapacityLimiter) -> APIRouter:
+    """The probes; /health runs its check on `threads`, never on the data requests' threads."""
     router = APIRouter(tags=["health"])
 
     @router.get(
@@ -29,13 +36,20 @@ def health_routes(guard: SchemaGuard) -> APIRouter:
     )
     async def health() -> JSONResponse:
         """200 only when the database answers and its schema is at the code's head."""
-        state = await run_in_threadpool(guard.refresh)
+        state = await anyio.to_thread.run_sync(guard.refresh, limiter=threads)
         body = Health(
             status="ok" if state.at_head else "unavailable",
             database="reachable" if state.reachable else "unreachable",
             revision=state.revision,
             head=state.head,
+            problem=state.problem,
         )
         return JSONResponse(body.model_dump(), status_code=200 if state.at_head else 503)
+
+    @router.get("/livez")
+    async def livez() -> Liveness:
+        """200 while the process serves requests, whatever the database does: a restart cannot
+        fix the database, so liveness must not depend on it."""
+        return Liveness(status="alive")
 
     return router
