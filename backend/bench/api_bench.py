@@ -142,7 +142,7 @@ def wrk_load(
         # wrk found on PATH by shutil.which; every argument is ours.
         output = subprocess.run(  # noqa: S603
             [shutil.which("wrk") or "wrk", "-t2", f"-c{connections}", f"-d{seconds:.0f}s",
-             "--latency", "-s", lua.name, base_url],
+             "--timeout", "30s", "--latency", "-s", lua.name, base_url],
             check=True, capture_output=True, text=True,
         ).stdout  # fmt: skip
     rate = float(_found(r"Requests/sec:\s+([\d.]+)", output))
@@ -151,6 +151,8 @@ def wrk_load(
         raise SystemExit(f"wrk printed no 99th percentile:\n{output}")
     failed = sum(map(int, re.findall(r"(?:Non-2xx or 3xx responses|connect|read|write|timeout)"
                                      r"[: ]\s*(\d+)", output)))  # fmt: skip
+    if failed:
+        print(f"wrk saw failures:\n{output}", file=sys.stderr)
     return Figures(rate, float(p99[1]) * UNITS_S[p99[2]], failed)
 
 

@@ -31,7 +31,8 @@ def api_engine(settings: Settings, connections: int, *, pre_ping: bool = False) 
       connection is closed when returned, so under load every request past the pool would pay
       for a new server process and a login.
     - Autocommit: every route runs single statements, each a transaction of its own, so a
-      BEGIN and a COMMIT/ROLLBACK would only double the round trips.
+      BEGIN and a COMMIT/ROLLBACK would only double the round trips (and with no transaction
+      ever open, a returned connection needs no reset).
     - No pre-ping by default (another round trip): a connection that died with a database
       restart fails its statement, the pool then replaces every connection it held, and the
       error handlers answer that one request 503.
@@ -47,6 +48,7 @@ def api_engine(settings: Settings, connections: int, *, pre_ping: bool = False) 
         max_overflow=0,
         pool_pre_ping=pre_ping,
         isolation_level="AUTOCOMMIT",
+        pool_reset_on_return=None,
         connect_args={
             "connect_timeout": CONNECT_TIMEOUT_S,
             "application_name": "chat-backend",
