@@ -19,7 +19,7 @@ from chat_backend.api import create_app
 from tests.api_support import CODE, served, settings_for
 
 # Per route and kind of input; 12 routes x 2 kinds x this many requests.
-EXAMPLES = 40
+EXAMPLES = 30
 
 
 @pytest.fixture
