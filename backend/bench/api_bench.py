@@ -1,9 +1,13 @@
-"""Benchmark of the API as deployed: requests/s and latency of reading a chat and appending
-to one, with 64 concurrent clients, against uvicorn on a throwaway PostgreSQL.
+"""Benchmark of the API against its framework: the project's GET /chats/{id} beside a minimal
+FastAPI app doing the same primary-key SELECT on the same database (bench/baseline_app.py),
+both served by the same uvicorn command, loaded in turns by the same load generator.
 
-    uv run python bench/api_bench.py [--clients 64] [--requests 4000] [--seconds 30]
+    uv run python bench/api_bench.py [--connections 64] [--seconds 12] [--workers N]
 
-Not a test: the figures depend on the machine. It fails (exit 1) if any request fails.
+The load generator is wrk (Debian/Ubuntu: `apt-get install wrk`, macOS: `brew install wrk`);
+without it a Python generator stands in, which shares the CPUs with the servers and so
+measures lower rates (the ratio still compares like with like). Not a test: the figures depend
+on the machine. It fails (exit 1) if any request fails.
 """
 
 from __future__ import annotations
@@ -11,14 +15,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,32 +36,28 @@ from sqlalchemy.pool import NullPool
 
 from chat_backend.revisions.throwaway_postgres import throwaway_database
 
-BACKEND_DIR = Path(__file__).resolve().parents[1]
-# As compose runs it (one worker), minus the access log, which would measure the terminal.
-SERVER_COMMAND = [sys.executable, "-m", "uvicorn", "chat_backend.api:app", "--no-access-log"]
+BENCH_DIR = Path(__file__).resolve().parent
+BACKEND_DIR = BENCH_DIR.parent
+# As the image runs it (see the Dockerfile), on loopback.
+SERVER_COMMAND = [sys.executable, "-m", "uvicorn", "--no-access-log", "--host", "127.0.0.1"]
+PROJECT_APP = ["chat_backend.api:app"]
+BASELINE_APP = ["--app-dir", str(BENCH_DIR), "baseline_app:app"]
 START_TIMEOUT_S = 30.0
-WARMUP_REQUESTS = 200
-
-Request = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
+WARMUP_S = 2
+ROUNDS = 2  # GET is measured in turns, project then baseline, this many times; best counts
+APPEND = '{"messages": [{"role": "user", "content": "How fast is this?"}]}'
 
 
 @dataclass(frozen=True)
-class Result:
-    name: str
-    latencies_s: list[float]
-    errors: list[str]
-    elapsed_s: float
-
-    def row(self) -> str:
-        cuts = statistics.quantiles(self.latencies_s, n=100, method="inclusive")
-        rate = len(self.latencies_s) / self.elapsed_s
-        return (
-            f"{self.name:<22} {len(self.latencies_s):>8} {len(self.errors):>6} "
-            f"{rate:>9.0f} {cuts[49] * 1000:>8.1f} {cuts[98] * 1000:>8.1f}"
-        )
+class Figures:
+    rate: float  # requests per second
+    p99_s: float
+    failed: int
 
 
-HEADER = f"{'scenario':<22} {'requests':>8} {'errors':>6} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}"
+# One run of a load generator: base URL, paths to cycle through, method, body, connections,
+# seconds.
+Load = Callable[[str, list[str], str, str, int, float], Figures]
 
 
 def migrate(url: URL) -> None:
@@ -66,118 +68,205 @@ def migrate(url: URL) -> None:
 
 
 @contextmanager
-def uvicorn_on_loopback(url: URL) -> Iterator[str]:
-    """The base URL of `uvicorn chat_backend.api:app` serving `url`, as compose runs it."""
+def uvicorn_serving(app: list[str], url: URL, workers: int) -> Iterator[str]:
+    """The base URL of uvicorn serving `app` over the database `url` on a free port."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
-    environment = {**os.environ, "DATABASE_URL": url.render_as_string(hide_password=False)}
+    plain = url.render_as_string(hide_password=False)
+    environment = {
+        **os.environ,
+        "DATABASE_URL": plain,
+        "BASELINE_DSN": plain.replace("postgresql+psycopg2://", "postgresql://", 1),
+    }
     # Our own interpreter and arguments: no shell, nothing untrusted.
     server = subprocess.Popen(  # noqa: S603
-        [*SERVER_COMMAND, "--host", "127.0.0.1", "--port", str(port)],
+        [*SERVER_COMMAND, "--port", str(port), "--workers", str(workers), *app],
         cwd=BACKEND_DIR,
         env=environment,
     )
     try:
-        wait_until_listening(server, port)
-        yield f"http://127.0.0.1:{port}"
+        base_url = f"http://127.0.0.1:{port}"
+        wait_until_serving(server, base_url)
+        yield base_url
     finally:
         server.terminate()
         server.wait(timeout=START_TIMEOUT_S)
 
 
-def wait_until_listening(server: subprocess.Popen[bytes], port: int) -> None:
+def wait_until_serving(server: subprocess.Popen[bytes], base_url: str) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise SystemExit(f"uvicorn exited with {server.returncode} before listening")
+            raise SystemExit(f"uvicorn exited with {server.returncode} before serving")
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            httpx.get(f"{base_url}/openapi.json", timeout=1).raise_for_status()
             return
-        except OSError:
+        except httpx.HTTPError:
             time.sleep(0.05)  # between polls of the port
-    raise SystemExit(f"uvicorn did not listen on port {port} within {START_TIMEOUT_S}s")
+    raise SystemExit(f"uvicorn did not serve {base_url} within {START_TIMEOUT_S}s")
 
 
-async def seed(client: httpx.AsyncClient, chats: int) -> list[str]:
-    """One user with one chat per client, so appends measure the API, not one row's lock."""
-    user = (await client.post("/users", json={"username": "bench"})).raise_for_status().json()
-    created = [
-        (await client.post(f"/users/{user['id']}/chats", json={})).raise_for_status().json()
-        for _ in range(chats)
-    ]
-    return [chat["id"] for chat in created]
+def seed(base_url: str, chats: int) -> list[str]:
+    """One user with one chat per connection, so appends measure the API, not one row's lock."""
+    with httpx.Client(base_url=base_url) as client:
+        user = client.post("/users", json={"username": "bench"}).raise_for_status().json()
+        return [
+            client.post(f"/users/{user['id']}/chats", json={}).raise_for_status().json()["id"]
+            for _ in range(chats)
+        ]
 
 
-async def measure(
-    name: str, client: httpx.AsyncClient, request: Request, clients: int, total: int, limit_s: float
-) -> Result:
-    """Run `total` requests (or until `limit_s` passes) from `clients` concurrent workers."""
+WRK_SCRIPT = """
+wrk.method = "{method}"
+wrk.body = '{body}'
+wrk.headers["Content-Type"] = "application/json"
+local paths = {{{paths}}}
+local i = 0
+request = function()
+  i = i % #paths + 1
+  return wrk.format(nil, paths[i])
+end
+"""
+UNITS_S = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
+
+
+def wrk_load(
+    base_url: str, paths: list[str], method: str, body: str, connections: int, seconds: float
+) -> Figures:
+    listed = ", ".join(f'"{path}"' for path in paths)
+    script = WRK_SCRIPT.format(method=method, body=body, paths=listed)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
+        lua.write(script)
+        lua.flush()
+        # wrk found on PATH by shutil.which; every argument is ours.
+        output = subprocess.run(  # noqa: S603
+            [shutil.which("wrk") or "wrk", "-t2", f"-c{connections}", f"-d{seconds:.0f}s",
+             "--timeout", "30s", "--latency", "-s", lua.name, base_url],
+            check=True, capture_output=True, text=True,
+        ).stdout  # fmt: skip
+    rate = float(_found(r"Requests/sec:\s+([\d.]+)", output))
+    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
+    if p99 is None:
+        raise SystemExit(f"wrk printed no 99th percentile:\n{output}")
+    failed = sum(map(int, re.findall(r"(?:Non-2xx or 3xx responses|connect|read|write|timeout)"
+                                     r"[: ]\s*(\d+)", output)))  # fmt: skip
+    if failed:
+        print(f"wrk saw failures:\n{output}", file=sys.stderr)
+    return Figures(rate, float(p99[1]) * UNITS_S[p99[2]], failed)
+
+
+def python_load(
+    base_url: str, paths: list[str], method: str, body: str, connections: int, seconds: float
+) -> Figures:
+    return asyncio.run(_python_load(base_url, paths, method, body, connections, seconds))
+
+
+async def _python_load(
+    base_url: str, paths: list[str], method: str, body: str, connections: int, seconds: float
+) -> Figures:
     latencies: list[float] = []
-    errors: list[str] = []
-    issued = 0
-    deadline = time.monotonic() + limit_s
-
-    async def worker(number: int) -> None:
-        nonlocal issued
-        while issued < total and time.monotonic() < deadline:
-            issued += 1
-            started = time.perf_counter()
-            try:
-                response = await request(client, number)
-            except httpx.HTTPError as error:
-                errors.append(f"{type(error).__name__}: {error}")
-                continue
-            latencies.append(time.perf_counter() - started)
-            if response.is_error:
-                errors.append(f"{response.status_code} {response.text[:200]}")
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker(number) for number in range(clients)))
-    return Result(name, latencies, errors, time.perf_counter() - started)
-
-
-async def run(base_url: str, options: argparse.Namespace) -> list[Result]:
-    limits = httpx.Limits(max_connections=options.clients)
+    failed = 0
+    deadline = time.monotonic() + seconds
+    headers = {"content-type": "application/json"}
+    limits = httpx.Limits(max_connections=connections)
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
-        chat_ids = await seed(client, options.clients)
-        message = {"messages": [{"role": "user", "content": "How fast is this?"}]}
 
-        def get_chat(client: httpx.AsyncClient, number: int) -> Awaitable[httpx.Response]:
-            return client.get(f"/chats/{chat_ids[number]}")
+        async def worker(number: int) -> None:
+            nonlocal failed
+            while time.monotonic() < deadline:
+                started = time.perf_counter()
+                path = paths[number % len(paths)]
+                try:
+                    response = await client.request(method, path, content=body, headers=headers)
+                    failed += response.is_error
+                except httpx.HTTPError:
+                    failed += 1
+                latencies.append(time.perf_counter() - started)
 
-        def append(client: httpx.AsyncClient, number: int) -> Awaitable[httpx.Response]:
-            return client.post(f"/chats/{chat_ids[number]}/messages", json=message)
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(number) for number in range(connections)))
+    elapsed = time.perf_counter() - started
+    p99 = statistics.quantiles(latencies, n=100, method="inclusive")[98]
+    return Figures(len(latencies) / elapsed, p99, failed)
 
-        results = []
-        for name, request in [("GET /chats/{id}", get_chat), ("POST .../messages", append)]:
-            await measure(name, client, request, options.clients, WARMUP_REQUESTS, options.seconds)
-            results.append(
-                await measure(
-                    name, client, request, options.clients, options.requests, options.seconds
-                )
-            )
-        return results
+
+def _found(pattern: str, output: str) -> str:
+    match = re.search(pattern, output)
+    if match is None:
+        raise SystemExit(f"wrk printed no {pattern!r}:\n{output}")
+    return match[1]
+
+
+def best(runs: list[Figures]) -> Figures:
+    return max(runs, key=lambda figures: figures.rate)
+
+
+def row(figure: str, measured: str, target: str, baseline: str, ratio: str) -> str:
+    return f"| {figure} | {measured} | {target} | {baseline} | {ratio} |"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=64, help="concurrent clients")
-    parser.add_argument("--requests", type=int, default=4000, help="requests per scenario")
-    parser.add_argument("--seconds", type=float, default=30.0, help="time limit per scenario")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--connections", type=int, default=64, help="concurrent connections")
+    parser.add_argument("--seconds", type=float, default=12.0, help="length of each run")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="uvicorn's")
     options = parser.parse_args()
-    with throwaway_database() as url:
+    load: Load = wrk_load if shutil.which("wrk") else python_load
+    if load is python_load:
+        print("wrk is not installed (apt-get install wrk): a Python load generator stands in;")
+        print("it takes CPU from the servers, so compare the ratios, not the rates.")
+
+    def run(base_url: str, paths: list[str], method: str = "GET", body: str = "") -> Figures:
+        load(base_url, paths, method, body, options.connections, WARMUP_S)
+        return load(base_url, paths, method, body, options.connections, options.seconds)
+
+    with throwaway_database() as url, ExitStack() as servers:
         migrate(url)
-        with uvicorn_on_loopback(url) as base_url:
-            results = asyncio.run(run(base_url, options))
-    print(f"\n{options.clients} concurrent clients, one uvicorn worker, {os.cpu_count()} CPUs\n")
-    print(HEADER)
-    for result in results:
-        print(result.row())
-    failed = Counter(error for result in results for error in result.errors)
+        project = servers.enter_context(uvicorn_serving(PROJECT_APP, url, options.workers))
+        baseline = servers.enter_context(uvicorn_serving(BASELINE_APP, url, options.workers))
+        chats = [f"/chats/{chat_id}" for chat_id in seed(project, options.connections)]
+        project_gets, baseline_gets = [], []
+        for _ in range(ROUNDS):
+            project_gets.append(run(project, chats))
+            baseline_gets.append(run(baseline, chats))
+        appends = run(project, [f"{chat}/messages" for chat in chats], "POST", APPEND)
+
+    ours, theirs = best(project_gets), best(baseline_gets)
+    figure = f"API GET /chats/{{id}}, {options.connections} connections, {options.workers} workers"
+    print(f"\nAPI bench: {os.cpu_count()} CPUs, load by {load.__name__}, best of {ROUNDS}\n")
+    print(row("figure", "measured", "target", "baseline", "ratio"))
+    print(row("---", "---:", "---", "---:", "---:"))
+    print(
+        row(
+            f"{figure}: throughput",
+            f"{ours.rate:.0f} req/s",
+            "≥ baseline",
+            f"{theirs.rate:.0f} req/s",
+            f"{ours.rate / theirs.rate:.2f}×",
+        )
+    )
+    print(
+        row(
+            f"{figure}: p99",
+            f"{ours.p99_s * 1000:.0f} ms",
+            "≤ baseline",
+            f"{theirs.p99_s * 1000:.0f} ms",
+            f"{ours.p99_s / theirs.p99_s:.2f}×",
+        )
+    )
+    print(
+        row(
+            f"API POST /chats/{{id}}/messages, {options.connections} connections: throughput",
+            f"{appends.rate:.0f} req/s (p99 {appends.p99_s * 1000:.0f} ms)",
+            "—",
+            "—",
+            "—",
+        )
+    )
+    failed = sum(figures.failed for figures in [*project_gets, *baseline_gets, appends])
     if failed:
-        kinds = "\n".join(f"{count:>6} x {error}" for error, count in failed.most_common())
-        raise SystemExit(f"{failed.total()} requests failed:\n{kinds}")
+        raise SystemExit(f"{failed} requests failed or got an error status")
 
 
 if __name__ == "__main__":

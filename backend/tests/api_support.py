@@ -4,11 +4,15 @@ built on them (with its startup and shutdown run, as a server would)."""
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import httpx
+import uvicorn
+from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy import URL
 
@@ -18,6 +22,7 @@ from chat_backend.db.schema_state import CodeSchema, load_code_schema
 from tests.alembic_support import ALEMBIC_INI
 
 CODE: CodeSchema = load_code_schema(ALEMBIC_INI)
+START_TIMEOUT_S = 30.0
 
 
 def settings_for(url: URL) -> Settings:
@@ -29,13 +34,20 @@ def settings_for(url: URL) -> Settings:
 
 
 @asynccontextmanager
-async def api_client(url: URL) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings_for(url), CODE)
+async def app_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of `app`, with the app's startup and shutdown run around it. It calls the
+    app by a loopback name, as a browser on the developer's machine would."""
     transport = httpx.ASGITransport(app)
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://api") as client,
+        httpx.AsyncClient(transport=transport, base_url="http://localhost") as client,
     ):
+        yield client
+
+
+@asynccontextmanager
+async def api_client(url: URL) -> AsyncIterator[httpx.AsyncClient]:
+    async with app_client(create_app(settings_for(url), CODE)) as client:
         yield client
 
 
@@ -71,3 +83,23 @@ def guard_log() -> Iterator[list[logging.LogRecord]]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+
+
+@contextmanager
+def served(app: FastAPI) -> Iterator[str]:
+    """The base URL of `app` served by uvicorn on a free loopback port, in a thread of this
+    process (its startup and shutdown run as in the container)."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not server.started:
+        assert thread.is_alive(), "uvicorn stopped before it started serving"
+        assert time.monotonic() < deadline, f"uvicorn did not start within {START_TIMEOUT_S}s"
+        time.sleep(0.01)  # between looks at the flag, not a wait for it
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=START_TIMEOUT_S)

@@ -68,7 +68,7 @@ async def test_an_unexpected_error_is_500_json_without_a_trace(database_url: URL
 
     app.add_api_route("/explode", explode)
     transport = httpx.ASGITransport(app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         response = await client.get("/explode")
     error = error_of(response, 500)
     assert error["code"] == "internal_error"

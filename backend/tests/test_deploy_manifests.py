@@ -4,6 +4,7 @@ init container's command real parts of the package."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import importlib.util
 import os
@@ -12,6 +13,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import httpx
 import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
@@ -134,6 +136,27 @@ def test_the_probes_ask_routes_the_app_has(printed: list[Manifest]) -> None:
     assert backend["readinessProbe"]["httpGet"]["path"] == "/health"
     assert backend["livenessProbe"]["httpGet"]["path"] == "/livez"
     assert {backend[probe]["httpGet"]["path"] for probe in PROBES} <= paths
+
+
+def test_the_probes_pass_the_apps_host_check(printed: list[Manifest]) -> None:
+    """The kubelet probes the pod's IP, a host the app refuses (DNS rebinding): each probe
+    names a host the app answers to by default, and the app answers it."""
+    never_connected = URL.create("postgresql+psycopg2", host="127.0.0.1", database="unused")
+    app = create_app(settings_for(never_connected), CODE)  # /livez never connects
+    backend = pod_spec(one(printed, "Deployment"))["containers"][0]
+
+    async def get(headers: dict[str, str]) -> int:
+        transport = httpx.ASGITransport(app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            return (await client.get("/livez", headers=headers)).status_code
+
+    def livez(headers: dict[str, str]) -> int:
+        return asyncio.run(get(headers))
+
+    assert livez({"Host": "10.1.2.3:8000"}) == 400
+    for probe in PROBES:
+        headers = {h["name"]: h["value"] for h in backend[probe]["httpGet"]["httpHeaders"]}
+        assert livez(headers) == 200, probe
 
 
 def test_the_init_container_runs_the_wait_command_of_the_db_layer(printed: list[Manifest]) -> None:

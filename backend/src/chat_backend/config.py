@@ -10,11 +10,11 @@ from __future__ import annotations
 import io
 import sys
 from pathlib import Path
-from typing import Literal, NoReturn
+from typing import Annotated, Literal, NoReturn
 
 from dotenv.parser import parse_stream
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -25,9 +25,15 @@ AppEnv = Literal["development", "test", "production"]
 # From backend/ (the Alembic commands) and from the repository root alike.
 ENV_FILES = (".env", "../.env")
 
-# PostgreSQL's timeouts are int32 milliseconds; a larger value fails only when it is SET.
-MAX_TIMEOUT_MS = 2_147_483_647
+# PostgreSQL's timeouts are int32 milliseconds (a larger value fails only when it is SET); the
+# API's byte limit shares the bound.
+INT32_MAX = 2_147_483_647
 MAX_CONNECT_TIMEOUT_S = 86_400
+# The API refuses a request body larger than this (413) unless API_MAX_BODY_BYTES says otherwise:
+# room for a full append of messages, far below what would exhaust the server's memory.
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+# Names the API answers to by default: loopback, and the backend's Compose service name.
+DEFAULT_ALLOWED_HOSTS = ("localhost", "127.0.0.1", "[::1]", "backend")
 
 # The dev defaults of compose.yaml and .env.example: fine on a laptop, refused in production.
 PLACEHOLDER_PASSWORDS = frozenset(
@@ -48,6 +54,11 @@ FIXES = {
     "MIGRATION_STATEMENT_TIMEOUT_MS": "set it to a whole number of milliseconds up to "
     "2147483647, e.g. 600000",
     "MIGRATION_CONNECT_TIMEOUT_S": "set it to a number of seconds up to 86400, e.g. 10",
+    "API_MAX_BODY_BYTES": "set it to a whole number of bytes up to 2147483647, e.g. 1048576",
+    "API_STATEMENT_TIMEOUT_MS": "set it to a whole number of milliseconds up to 2147483647, "
+    "e.g. 5000",
+    "API_LOCK_TIMEOUT_MS": "set it to a whole number of milliseconds up to 2147483647, e.g. 2000",
+    "API_ALLOWED_HOSTS": "set it to host names separated by commas, e.g. api.example.com",
 }
 
 
@@ -83,12 +94,21 @@ class Settings(BaseSettings):
 
     # A migration waits at most this long for a table lock, and runs at most this long per
     # statement, so that it fails fast instead of freezing the application.
-    migration_lock_timeout_ms: int = Field(default=5_000, ge=0, le=MAX_TIMEOUT_MS)
-    migration_statement_timeout_ms: int = Field(default=600_000, ge=0, le=MAX_TIMEOUT_MS)
+    migration_lock_timeout_ms: int = Field(default=5_000, ge=0, le=INT32_MAX)
+    migration_statement_timeout_ms: int = Field(default=600_000, ge=0, le=INT32_MAX)
     # ... and keeps trying this long to reach a database that is not up yet.
     migration_connect_timeout_s: float = Field(
         default=10.0, ge=0, le=MAX_CONNECT_TIMEOUT_S, allow_inf_nan=False
     )
+
+    # The API: the largest request body it reads; how long a data request may wait for a row
+    # lock or run before it is answered 503 (so that one slow lock cannot take every worker);
+    # and the host names it answers to besides DEFAULT_ALLOWED_HOSTS (a browser page on
+    # another name could otherwise reach it by DNS rebinding), comma-separated.
+    api_max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1, le=INT32_MAX)
+    api_statement_timeout_ms: int = Field(default=5_000, ge=1, le=INT32_MAX)
+    api_lock_timeout_ms: int = Field(default=2_000, ge=1, le=INT32_MAX)
+    api_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
 
     @field_validator("database_url", mode="before")
     @classmethod
@@ -102,12 +122,24 @@ class Settings(BaseSettings):
             parse_postgres_url(value.get_secret_value())
         return value
 
+    @field_validator("api_allowed_hosts", mode="before")
+    @classmethod
+    def _hosts_are_comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(name.strip() for name in value.split(",") if name.strip())
+        return value
+
     @model_validator(mode="after")
     def _production_has_a_real_password(self) -> Settings:
         if self.app_env == "production" and self.password in PLACEHOLDER_PASSWORDS:
             field = "DATABASE_URL" if self.database_url else "POSTGRES_PASSWORD"
             raise ValueError(f"{field}: an empty or placeholder password is refused in production")
         return self
+
+    @property
+    def allowed_hosts(self) -> list[str]:
+        """Every host name the API answers to."""
+        return [*DEFAULT_ALLOWED_HOSTS, *self.api_allowed_hosts]
 
     @property
     def password(self) -> str:

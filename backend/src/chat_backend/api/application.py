@@ -5,28 +5,37 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 import anyio.to_thread
 from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from chat_backend.api.body_limit import BodyLimit
 from chat_backend.api.chats import chat_routes
 from chat_backend.api.errors import ERROR_RESPONSES, install_error_handlers, schema_not_ready
 from chat_backend.api.health import health_routes
 from chat_backend.api.users import user_routes
 from chat_backend.config import Settings
-from chat_backend.db.engine import MAX_OVERFLOW, POOL_SIZE, make_engine
+from chat_backend.db.engine import api_engine
 from chat_backend.db.schema_state import CodeSchema, SchemaGuard
 
-# One worker thread per database connection: every data request needs one, so more threads
-# would only queue inside the pool (and fail there after its timeout), contending for the GIL.
-THREADS = POOL_SIZE + MAX_OVERFLOW
+# One worker thread per database connection, and no more: every data request holds one
+# connection for its whole run, so further threads would only queue in the pool.
+THREADS = 10
+# /health and the schema guard have threads and connections of their own, so they answer
+# even while every data thread waits (on a row lock, say).
+HEALTH_THREADS = 2
 
 
 def create_app(settings: Settings, code: CodeSchema) -> FastAPI:
     """The app over the database of `settings`, guarding it against a schema other than
     `code`'s head. Nothing connects until the app starts or serves a request."""
-    engine = make_engine(settings)
-    guard = SchemaGuard(engine, code)
+    engine = api_engine(settings, THREADS)
+    # Pre-ping here: the guard's answer must be about the database, not about a stale socket.
+    guard_engine = api_engine(settings, HEALTH_THREADS, pre_ping=True)
+    health_threads = anyio.CapacityLimiter(HEALTH_THREADS)
+    guard = SchemaGuard(guard_engine, code)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -34,6 +43,7 @@ def create_app(settings: Settings, code: CodeSchema) -> FastAPI:
         await run_in_threadpool(guard.refresh)  # logs the state the server starts in
         yield
         engine.dispose()
+        guard_engine.dispose()
 
     async def require_schema_at_head() -> None:
         # A recent answer costs nothing; only a stale one waits for a query (in a thread).
@@ -49,8 +59,11 @@ def create_app(settings: Settings, code: CodeSchema) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
-    install_error_handlers(app, guard)
-    app.include_router(health_routes(guard))
+    install_error_handlers(app, guard, settings)
+    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    # Added last, so it runs first: a request under a foreign name reaches nothing else.
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
+    app.include_router(health_routes(guard, health_threads))
     for data_routes in (user_routes(engine), chat_routes(engine)):
         app.include_router(
             data_routes, dependencies=[Depends(require_schema_at_head)], responses=ERROR_RESPONSES

@@ -13,13 +13,17 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
 
 from chat_backend.api.errors import not_found, violated_constraint
+from chat_backend.api.json_values import Storable
 from chat_backend.api.pages import Limit, Offset, Page
+from chat_backend.api.responses import json_response
 from chat_backend.api.users import USERS, UserId
 from chat_backend.models import metadata
 
 CHATS = metadata.tables["ai_chats"]
 OWNER_CONSTRAINT = "fk_ai_chats_user_id_users"
 MAX_MESSAGES_PER_APPEND = 100
+# A long answer fits; a whole book does not (the request body limit caps an append anyway).
+MAX_CONTENT_CHARS = 100_000
 RowT = TypeVar("RowT")
 
 # Strictly later than the last change even when two transactions commit out of the order in
@@ -28,8 +32,9 @@ RowT = TypeVar("RowT")
 TOUCHED = text("greatest(clock_timestamp(), ai_chats.updated_at + interval '1 microsecond')")
 
 ChatId = Annotated[uuid.UUID, Path(description="The chat's id.")]
-Title = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-ModelName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=200), Storable]
+ModelName = Annotated[str, StringConstraints(min_length=1, max_length=100), Storable]
+Content = Annotated[str, StringConstraints(max_length=MAX_CONTENT_CHARS), Storable]
 
 SUMMARY = (
     CHATS.c.id,
@@ -61,7 +66,7 @@ class Message(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["system", "user", "assistant", "tool"]
-    content: str
+    content: Content
 
 
 class NewMessages(BaseModel):
@@ -84,6 +89,19 @@ class ChatSummary(BaseModel):
 
 class Chat(ChatSummary):
     messages: list[dict[str, Any]]
+
+
+# The two busiest statements, built once (a query built per request costs more than its run).
+GET_CHAT = select(*SUMMARY, CHATS.c.messages).where(CHATS.c.id == bindparam("chat_id"))
+APPEND_MESSAGES = (
+    update(CHATS)
+    .where(CHATS.c.id == bindparam("chat_id"))
+    .values(
+        messages=CHATS.c.messages.op("||")(bindparam("appended", type_=JSONB)),
+        updated_at=TOUCHED,
+    )
+    .returning(*SUMMARY)
+)
 
 
 def chats_of_user(user_id: int, limit: int, offset: int) -> Select[Any]:
@@ -123,11 +141,11 @@ def chat_routes(engine: Engine) -> APIRouter:
         chats = [ChatSummary.model_validate(row) for row in rows]
         return Page[ChatSummary].of(chats, limit, offset)
 
-    @router.get("/chats/{chat_id}")
-    def get_chat(chat_id: ChatId) -> Chat:
-        query = select(*SUMMARY, CHATS.c.messages).where(CHATS.c.id == chat_id)
+    @router.get("/chats/{chat_id}", response_model=Chat)
+    def get_chat(chat_id: ChatId) -> Response:
         with engine.connect() as db:
-            return Chat.model_validate(_found(db.execute(query).first(), chat_id))
+            row = db.execute(GET_CHAT, {"chat_id": chat_id}).first()
+        return json_response(Chat.model_validate(_found(row, chat_id)))
 
     @router.patch("/chats/{chat_id}")
     def rename_chat(chat_id: ChatId, rename: ChatRename) -> Chat:
@@ -147,19 +165,14 @@ def chat_routes(engine: Engine) -> APIRouter:
         if not deleted:
             raise not_found("chat", chat_id)
 
-    @router.post("/chats/{chat_id}/messages")
-    def append_messages(chat_id: ChatId, new: NewMessages) -> ChatSummary:
+    @router.post("/chats/{chat_id}/messages", response_model=ChatSummary)
+    def append_messages(chat_id: ChatId, new: NewMessages) -> Response:
         """Append to the chat's messages in one UPDATE: concurrent appends never lose one,
         because PostgreSQL serializes them on the row instead of Python reading and writing."""
-        appended = bindparam("appended", new.model_dump()["messages"], type_=JSONB)
-        statement = (
-            update(CHATS)
-            .where(CHATS.c.id == chat_id)
-            .values(messages=CHATS.c.messages.op("||")(appended), updated_at=TOUCHED)
-            .returning(*SUMMARY)
-        )
+        values = {"chat_id": chat_id, "appended": new.model_dump()["messages"]}
         with engine.begin() as db:
-            return ChatSummary.model_validate(_found(db.execute(statement).first(), chat_id))
+            row = db.execute(APPEND_MESSAGES, values).first()
+        return json_response(ChatSummary.model_validate(_found(row, chat_id)))
 
     return router
 

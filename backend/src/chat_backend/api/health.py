@@ -1,20 +1,16 @@
-"""GET /health: is the database reachable, and is its schema at the code's head?
-GET /livez: is the process serving at all (never asks the database)?"""
+"""GET /health: is the database reachable, and is its schema at the code's head? (readiness)
+GET /livez: is the process serving at all? (liveness: never touches the database)"""
 
 from __future__ import annotations
 
 from typing import Literal
 
+import anyio.to_thread
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 
 from chat_backend.db.schema_state import SchemaGuard
-
-
-class Liveness(BaseModel):
-    status: Literal["alive"]
 
 
 class Health(BaseModel):
@@ -23,10 +19,15 @@ class Health(BaseModel):
     revision: str | None
     head: str
     # What keeps the backend from serving data, and the fix; null when nothing does.
-    problem: str | None
+    problem: str | None = None
 
 
-def health_routes(guard: SchemaGuard) -> APIRouter:
+class Liveness(BaseModel):
+    status: Literal["alive"]
+
+
+def health_routes(guard: SchemaGuard, threads: anyio.CapacityLimiter) -> APIRouter:
+    """The probes; /health runs its check on `threads`, never on the data requests' threads."""
     router = APIRouter(tags=["health"])
 
     @router.get(
@@ -36,7 +37,7 @@ def health_routes(guard: SchemaGuard) -> APIRouter:
     )
     async def health() -> JSONResponse:
         """200 only when the database answers and its schema is at the code's head."""
-        state = await run_in_threadpool(guard.refresh)
+        state = await anyio.to_thread.run_sync(guard.refresh, limiter=threads)
         body = Health(
             status="ok" if state.at_head else "unavailable",
             database="reachable" if state.reachable else "unreachable",
@@ -46,10 +47,10 @@ def health_routes(guard: SchemaGuard) -> APIRouter:
         )
         return JSONResponse(body.model_dump(), status_code=200 if state.at_head else 503)
 
-    @router.get("/livez", response_model=Liveness)
+    @router.get("/livez")
     async def livez() -> Liveness:
-        """200 while the server answers: a liveness probe that restarts a hung process, never
-        one whose database is down or mid-migration (that is /health's business)."""
+        """200 while the process serves requests, whatever the database does: a restart cannot
+        fix the database, so liveness must not depend on it."""
         return Liveness(status="alive")
 
     return router

@@ -8,10 +8,13 @@ from fastapi import Query
 from pydantic import BaseModel
 
 MAX_LIMIT = 100
+# No table here can hold more rows than an `integer` id counts; a larger offset would only
+# overflow PostgreSQL's bigint (a 500) or scan for nothing.
+MAX_OFFSET = 2**31 - 1
 Item = TypeVar("Item")
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")]
-Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")]
 
 
 class Page(BaseModel, Generic[Item]):

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from chat_backend.api.errors import conflict, not_found, violated_constraint
+from chat_backend.api.json_values import Storable, storable_json
 from chat_backend.api.pages import Limit, Offset, Page
 from chat_backend.models import metadata
 
@@ -20,11 +21,18 @@ USERS = metadata.tables["users"]
 UNIQUE_FIELDS = {"uq_users_username": "username", "uq_users_email": "email"}
 # PostgreSQL's `integer`: a larger id cannot exist, so it is refused before any query.
 MAX_ID = 2**31 - 1
+# Preferences are a few UI settings, not a document store.
+MAX_PREFERENCES_BYTES = 16 * 1024
 
 UserId = Annotated[int, Path(ge=1, le=MAX_ID, description="The user's id.")]
-Username = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^\S+$")]
-DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=100)]
-Email = Annotated[str, StringConstraints(max_length=255, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Username = Annotated[
+    str, StringConstraints(min_length=1, max_length=100, pattern=r"^\S+$"), Storable
+]
+DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=100), Storable]
+Email = Annotated[
+    str, StringConstraints(max_length=255, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), Storable
+]
+Preferences = Annotated[dict[str, Any], storable_json(MAX_PREFERENCES_BYTES)]
 
 
 class NewUser(BaseModel):
@@ -33,7 +41,7 @@ class NewUser(BaseModel):
     username: Username
     display_name: DisplayName | None = None
     email: Email | None = None
-    preferences: dict[str, Any] = {}
+    preferences: Preferences = {}
 
 
 class UserChanges(BaseModel):
@@ -43,7 +51,7 @@ class UserChanges(BaseModel):
 
     display_name: DisplayName | None = None
     email: Email | None = None
-    preferences: dict[str, Any] = {}
+    preferences: Preferences = {}
 
 
 class User(BaseModel):

@@ -44,6 +44,8 @@ class SchemaState:
     reachable: bool
     revision: str | None
     code: CodeSchema
+    # Every row of alembic_version when it holds more than one (`revision` is then None).
+    several_revisions: tuple[str, ...] = ()
 
     @property
     def head(self) -> str:
@@ -63,6 +65,14 @@ class SchemaState:
             )
         if self.at_head:
             return None
+        if self.several_revisions:
+            listed = ", ".join(map(repr, self.several_revisions))
+            return (
+                f"The database records {len(self.several_revisions)} revisions at once in "
+                f"alembic_version ({listed}); this code's head is {self.head!r}. Find the "
+                "revision the schema is really at and delete the other rows from "
+                "alembic_version, then run `make migrate`."
+            )
         if self.revision is not None and self.revision not in self.code.revisions:
             return (
                 f"The database schema is at revision {self.revision!r}, which this code does not "
@@ -109,6 +119,12 @@ def database_revision(engine: Engine) -> str | None:
     """The revision recorded in alembic_version; None for a database never migrated."""
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def database_revisions(engine: Engine) -> tuple[str, ...]:
+    """Every revision recorded in alembic_version (one, normally; none before migrating)."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_heads()
 
 
 class SchemaGuard:
@@ -165,10 +181,12 @@ class SchemaGuard:
 
     def _compare(self) -> SchemaState:
         try:
-            revision = database_revision(self._engine)
+            revisions = database_revisions(self._engine)
         except (OperationalError, PoolTimeoutError):
             return SchemaState(reachable=False, revision=None, code=self._code)
-        return SchemaState(reachable=True, revision=revision, code=self._code)
+        if len(revisions) > 1:
+            return SchemaState(True, None, self._code, several_revisions=revisions)
+        return SchemaState(reachable=True, revision=next(iter(revisions), None), code=self._code)
 
 
 def _log_change(before: SchemaState | None, after: SchemaState) -> None:
