@@ -134,9 +134,14 @@ lint: ## Lint and type-check: ruff, mypy, shellcheck
 	cd backend && uv run --frozen mypy
 	cd backend && uv run --frozen shellcheck ../scripts/*.sh ../.ci/*.sh ../.ci/run ../.ci/images/*/*.sh
 
+# Parallel workers (pytest-xdist): most of a test's time is spent waiting on PostgreSQL or
+# Docker, so twice as many workers as the CI machine's two cores keep both busy. A module
+# whose tests share one running stack stays on one worker (--dist loadgroup).
+TEST_WORKERS ?= 4
+
 .PHONY: test
 test: lint ## Run every test: unit, database (real PostgreSQL) and end-to-end (real Compose)
-	cd backend && uv run --frozen pytest $(args)
+	cd backend && uv run --frozen pytest --numprocesses $(TEST_WORKERS) --dist loadgroup --durations 15 $(args)
 
 ##@ Migration gate
 

@@ -23,7 +23,7 @@ def wait_until(condition: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + TIMEOUT_S
     while not condition():
         assert time.monotonic() < deadline, f"not within {TIMEOUT_S} s: {what}"
-        time.sleep(0.5)
+        time.sleep(0.1)
 
 
 def answer(url: str) -> httpx.Response | None:

@@ -48,7 +48,7 @@ def wait_until_healthy(stack: ComposeProject) -> None:
         except httpx.TransportError:
             pass
         assert time.monotonic() < deadline, f"/health not 200 within {HEALTHY_WITHIN_S} s"
-        time.sleep(0.2)
+        time.sleep(0.1)
 
 
 def test_the_first_reset_recreates_the_volume_and_builds_the_template(
