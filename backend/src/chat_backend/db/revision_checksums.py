@@ -17,6 +17,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from weakref import WeakSet
 
 from alembic.runtime.migration import MigrationContext, MigrationInfo
 from alembic.script import Script, ScriptDirectory
@@ -48,6 +49,10 @@ checksums = Table(
     Column("applied_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
 )
 TABLE = checksums.name
+
+# The migration runs (Alembic's contexts) that made sure of the table: once per run, so that
+# bookkeeping costs each revision one statement, not a catalog query as well.
+_runs_with_table: WeakSet[MigrationContext] = WeakSet()
 
 
 @dataclass(frozen=True)
@@ -95,7 +100,9 @@ def record_checksum(
     connection = ctx.connection
     if connection is None or ctx.as_sql:
         return
-    checksums.create(connection, checkfirst=True)
+    if ctx not in _runs_with_table:
+        checksums.create(connection, checkfirst=True)
+        _runs_with_table.add(ctx)
     if step.is_upgrade:
         script = step.up_revision
         assert isinstance(script, Script)
