@@ -163,24 +163,38 @@ def seconds(value: float) -> str:
     return f"{value:.2f} s"
 
 
-# A project of one container that does nothing: what any `up` costs on this machine.
+# The stack's graph with containers that do nothing: a healthy db, a one-shot migrator that
+# waits for it, a healthy backend that waits for the migrator. Its no-op `up --wait` is the
+# floor of ours: container starts and Compose's own waits (it polls health every 500 ms).
 FLOOR_COMPOSE = """services:
-  no-op:
+  db:
+    image: {image}
+    command: ["sleep", "infinity"]
+    init: true
+    healthcheck: {{test: ["CMD", "true"], interval: 1s}}
+  migrator:
     image: {image}
     command: ["true"]
+    depends_on: {{db: {{condition: service_healthy}}}}
+  backend:
+    image: {image}
+    command: ["sleep", "infinity"]
+    init: true
+    healthcheck: {{test: ["CMD", "true"], interval: 1s}}
+    depends_on: {{migrator: {{condition: service_completed_successfully}}}}
 """
 
 
 def up_floor(project: BenchProject, times_: int) -> float:
-    """Median seconds of `docker compose up` of a no-op container that exists already, as
-    the migrator does on a no-op `up`: Compose and the engine's own cost, nothing of ours."""
+    """Median seconds of a no-op `docker compose up --wait` of the stack's graph made of
+    containers that do nothing (FLOOR_COMPOSE)."""
     floor = ("docker", "compose", "--project-name", f"{project.name}-floor", "--file", "-")
     definition = FLOOR_COMPOSE.format(image=project.image)
-    project.timed(*floor, "up", stdin=definition)
+    project.timed(*floor, "up", "--wait", stdin=definition)
     try:
-        return median_of(times_, lambda: project.timed(*floor, "up", stdin=definition))
+        return median_of(times_, lambda: project.timed(*floor, "up", "--wait", stdin=definition))
     finally:
-        project.timed(*floor, "down", stdin=definition)
+        project.timed(*floor, "down", "--timeout", "0", stdin=definition)
 
 
 def exec_floor(project: BenchProject) -> float:
@@ -212,7 +226,7 @@ def stack_rows(project: BenchProject, resets: int, wipes: int) -> list[Row]:
     )
     current = median_of(3, lambda: project.timed("make", "current"))
     history = median_of(3, lambda: project.timed("make", "history"))
-    no_op_up = "`docker compose up` of a no-op container"
+    no_op_up = "the same graph of no-op containers"
     bare_exec = "`compose exec backend true`"
     return [
         Row("cold `docker compose up --wait` (new volume, built)", seconds(cold)),
