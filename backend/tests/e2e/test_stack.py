@@ -85,3 +85,15 @@ def test_the_api_serves_the_sample_data(stack: ComposeProject) -> None:
     demo = next(user for user in users if user["username"] == "demo")
     chats = httpx.get(f"{base}/users/{demo['id']}/chats", timeout=5).json()["items"]
     assert [chat["title"] for chat in chats] == ["Welcome"]
+
+
+def test_current_runs_in_the_backend_and_in_a_one_off_container_when_it_is_down(
+    stack: ComposeProject,
+) -> None:
+    running = stack.make("current")
+    assert f"{HEAD} (head)" in running.stdout
+    assert "one-off" not in running.stderr
+    stack.compose("stop", "backend")
+    stopped = stack.make("current")
+    assert f"{HEAD} (head)" in stopped.stdout
+    assert "the backend is not running; using a one-off migrator container" in stopped.stderr
