@@ -10,8 +10,8 @@ asserts nothing. Each figure is set against a baseline measured in the same run 
 the floor of what it does (`up` of the same graph made of no-op containers, a bare
 `compose exec`) or what it replaces (`down -v && up` for a reset, `psql -f` for Alembic).
 It runs the repository as a Compose project of its own, on free ports (a developer's stack is
-never touched), and removes it, volume and image included, at the end. Alembic runs in the backend container, as the migrator
-runs it; psql in the db one.
+never touched), and removes it, volume and image included, at the end. Alembic runs in the
+backend container, as the migrator runs it; psql in the db one.
 """
 
 from __future__ import annotations
