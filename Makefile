@@ -12,8 +12,9 @@ MAKEFLAGS += --no-print-directory
 COMPOSE ?= docker compose
 # The scripts read it from the environment (a test sets COMPOSE=false, say).
 export COMPOSE
-# A one-off container of the migrator image (starts db first, waits for it to be healthy).
-MIGRATOR := $(COMPOSE) run --rm --quiet-pull migrator
+# A command of the migrator's image: in the running backend container (a fraction of a
+# second), else in a one-off migrator container (starts db first, waits for it to be healthy).
+MIGRATOR := scripts/in-stack.sh
 # The revision tooling's command line, on the host (backend/src/chat_backend/revisions/cli.py);
 # the targets only pass it their arguments (BASE, for renumber, through the environment).
 REVISIONS := cd backend && uv run --frozen python -m chat_backend.revisions
@@ -54,7 +55,7 @@ doctor: ## Check this machine: Docker, Compose v2, uv, .env, free ports, the vol
 
 .PHONY: seed
 seed: ## Add sample data (a demo user with a chat); running it again changes nothing
-	@echo "Adding sample data through a one-off migrator container ..."
+	@echo "Adding sample data through the stack's backend image ..."
 	@$(MIGRATOR) python -m chat_backend.local_db.seed
 
 ##@ Migrations (the daily workflow)
@@ -168,9 +169,14 @@ lint: ## Lint and type-check: ruff, mypy, shellcheck
 	cd backend && uv run --frozen mypy
 	cd backend && uv run --frozen shellcheck ../scripts/*.sh ../.ci/*.sh ../.ci/run ../.ci/images/*/*.sh
 
+# Parallel workers (pytest-xdist): most of a test's time is spent waiting on PostgreSQL or
+# Docker, so twice as many workers as the CI machine's two cores keep both busy. A module
+# whose tests share one running stack stays on one worker (--dist loadgroup).
+TEST_WORKERS ?= 4
+
 .PHONY: test
 test: lint ## Run every test: unit, database (real PostgreSQL) and end-to-end (real Compose), with branch coverage
-	cd backend && uv run --frozen pytest --cov=chat_backend $${args-}
+	cd backend && uv run --frozen pytest --cov=chat_backend --numprocesses $(TEST_WORKERS) --dist loadgroup --durations 15 $${args-}
 
 .PHONY: test-fast
 test-fast: ## The edit loop: unit and database tests; no lint, no Compose, no coverage (args="-k reset" narrows it)

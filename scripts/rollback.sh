@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # `make rollback STEPS=n [FORCE=1]`: back the database up, then let the rollback guard
-# (chat_backend.revisions.rollback_guard, in the migrator image) refuse a downgrade that would drop
-# tables or columns holding data, or run it.
+# (chat_backend.revisions.rollback_guard, in the running backend container, or a one-off
+# migrator when it is down: scripts/in-stack.sh) refuse a downgrade that would drop tables or
+# columns holding data, or run it.
 #
 # Usage: scripts/rollback.sh STEPS   (FORCE=1 in the environment drops the data anyway)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-read -r -a compose <<< "${COMPOSE:-docker compose}"
 steps="${1:-1}"
 
 if [[ ! "${steps}" =~ ^[1-9][0-9]*$ ]]; then
@@ -20,4 +20,4 @@ guard=(python -m chat_backend.revisions.rollback_guard --steps "${steps}" --back
 if [[ "${FORCE:-}" == 1 ]]; then
   guard+=(--force)
 fi
-"${compose[@]}" run --rm --quiet-pull migrator "${guard[@]}"
+scripts/in-stack.sh "${guard[@]}"

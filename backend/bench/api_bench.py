@@ -33,6 +33,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import URL, create_engine
 from sqlalchemy.pool import NullPool
+from table import row, times, verdict
 
 from chat_backend.revisions.throwaway_postgres import throwaway_database
 
@@ -202,10 +203,6 @@ def best(runs: list[Figures]) -> Figures:
     return max(runs, key=lambda figures: figures.rate)
 
 
-def row(figure: str, measured: str, target: str, baseline: str, ratio: str) -> str:
-    return f"| {figure} | {measured} | {target} | {baseline} | {ratio} |"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--connections", type=int, default=64, help="concurrent connections")
@@ -214,8 +211,11 @@ def main() -> None:
     options = parser.parse_args()
     load: Load = wrk_load if shutil.which("wrk") else python_load
     if load is python_load:
-        print("wrk is not installed (apt-get install wrk): a Python load generator stands in;")
-        print("it takes CPU from the servers, so compare the ratios, not the rates.")
+        print(
+            "wrk is not installed (apt-get install wrk): a Python load generator stands in; "
+            "it takes CPU from the servers, so compare the ratios, not the rates.",
+            file=sys.stderr,
+        )
 
     def run(base_url: str, paths: list[str], method: str = "GET", body: str = "") -> Figures:
         load(base_url, paths, method, body, options.connections, WARMUP_S)
@@ -234,25 +234,27 @@ def main() -> None:
 
     ours, theirs = best(project_gets), best(baseline_gets)
     figure = f"API GET /chats/{{id}}, {options.connections} connections, {options.workers} workers"
-    print(f"\nAPI bench: {os.cpu_count()} CPUs, load by {load.__name__}, best of {ROUNDS}\n")
-    print(row("figure", "measured", "target", "baseline", "ratio"))
-    print(row("---", "---:", "---", "---:", "---:"))
+    # Rows of the table stack_bench.py began (bench/table.py); the setting goes to stderr.
+    print(
+        f"API bench: {os.cpu_count()} CPUs, load by {load.__name__}, best of {ROUNDS}",
+        file=sys.stderr,
+    )
     print(
         row(
             f"{figure}: throughput",
             f"{ours.rate:.0f} req/s",
-            "≥ baseline",
+            verdict("≥ baseline", ours.rate >= theirs.rate),
             f"{theirs.rate:.0f} req/s",
-            f"{ours.rate / theirs.rate:.2f}×",
+            times(ours.rate, theirs.rate),
         )
     )
     print(
         row(
             f"{figure}: p99",
             f"{ours.p99_s * 1000:.0f} ms",
-            "≤ baseline",
+            verdict("≤ baseline", ours.p99_s <= theirs.p99_s),
             f"{theirs.p99_s * 1000:.0f} ms",
-            f"{ours.p99_s / theirs.p99_s:.2f}×",
+            times(ours.p99_s, theirs.p99_s),
         )
     )
     print(

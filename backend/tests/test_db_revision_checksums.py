@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import URL, create_engine, select, text
+from alembic.config import Config
+from sqlalchemy import URL, Engine, create_engine, event, select, text
 
 from chat_backend.db.revision_checksums import checksums, edited_revisions, file_checksum
-from tests.checks_support import REAL, copy_project
+from tests.checks_support import REAL, add_revision, copy_project
 
 
 def recorded(url: URL) -> dict[str, str]:
@@ -128,3 +129,36 @@ def test_a_table_from_before_sources_gets_the_column(empty_database_url: URL) ->
     engine.dispose()
     assert len(sources) == len(list(REAL.script().walk_revisions()))
     assert all(sources)
+
+
+def statements_sent(config: Config, upgrade_to: str) -> int:
+    """How many statements `alembic upgrade upgrade_to` sends to the database."""
+    sent: list[str] = []
+
+    def count(*args: object) -> None:
+        sent.append(str(args[2]))
+
+    engine: Engine = config.attributes["connection"]
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        command.upgrade(config, upgrade_to)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(sent)
+
+
+def test_bookkeeping_is_one_statement_per_revision(tmp_path: Path, database_url: URL) -> None:
+    layout = copy_project(tmp_path)
+    for number in range(4, 10):
+        add_revision(
+            layout,
+            f"{number:03d}_n.py",
+            revision=f"{number:03d}",
+            down_revision=f"{number - 1:03d}",
+        )
+    config = layout.config(database_url)
+    one = statements_sent(config, "004")
+    five = statements_sent(config, "009")
+    # Per revision: Alembic's version row and the checksum row; the rest is per run.
+    assert five - one == 2 * 4
+    assert set(recorded(database_url)) >= {"004", "009"}

@@ -138,17 +138,23 @@ class ComposeProject:
 
 @contextmanager
 def running_copy(
-    destination: Path, prepare: Callable[[ComposeProject], None] | None = None
+    destination: Path,
+    prepare: Callable[[ComposeProject], None] | None = None,
+    *,
+    build: bool = False,
 ) -> Iterator[ComposeProject]:
-    """A copy of the repository, prepared (e.g. given a .env), built and up with `--wait`;
-    torn down with its volume afterwards, whatever happens."""
+    """A copy of the repository, prepared (e.g. given a .env) and up with `--wait`; torn down
+    with its volume afterwards, whatever happens. It runs the image built once per test run
+    (tests/e2e/conftest.py), unless `build` asks for a build from the copy itself."""
     project = ComposeProject.copy_of_repo(destination / "project")
     try:
         if prepare is not None:
             prepare(project)
-        seconds, _ = project.timed_up("--build")
+        command = ("--build",) if build else ()
+        seconds, _ = project.timed_up(*command)
         print(
-            f"\n[measure] `docker compose up --wait --build` ({destination.name}): {seconds:.1f} s"
+            f"\n[measure] `docker compose up --wait {' '.join(command)}` ({destination.name}): "
+            f"{seconds:.1f} s"
         )
         yield project
     finally:

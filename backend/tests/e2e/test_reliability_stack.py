@@ -52,7 +52,9 @@ def with_secret_env_files(project: ComposeProject) -> None:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeProject]:
-    with running_copy(tmp_path_factory.mktemp("reliability"), with_secret_env_files) as project:
+    # Built from the copy, whose build context holds the .env files the image must not take.
+    directory = tmp_path_factory.mktemp("reliability")
+    with running_copy(directory, with_secret_env_files, build=True) as project:
         yield project
 
 

@@ -48,7 +48,7 @@ def healthy(stack: ComposeProject) -> bool:
 
 def wait_until_healthy(stack: ComposeProject) -> None:
     """Poll /health until it answers 200; the backend must recover without a restart."""
-    wait_until(lambda: healthy(stack), "/health to answer 200", HEALTHY_WITHIN_S, 0.2)
+    wait_until(lambda: healthy(stack), "/health to answer 200", HEALTHY_WITHIN_S, 0.1)
 
 
 def test_the_first_reset_recreates_the_volume_and_builds_the_template(

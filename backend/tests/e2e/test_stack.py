@@ -1,10 +1,12 @@
 """The stack a new team member gets from `docker compose up`, and the make targets around it.
 
 The tests share one project and run in order: each starts from where the previous one left
-the stack, as a developer's day would.
+the stack, as a developer's day would (the last ones seed the database the reset emptied).
 """
 
 from __future__ import annotations
+
+import httpx
 
 from tests.alembic_support import HEAD
 from tests.e2e.compose_project import ComposeProject
@@ -13,6 +15,8 @@ TABLES = (
     "SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables "
     "WHERE schemaname = 'public'"
 )
+DEMO = "SELECT count(*) FROM users WHERE username = 'demo'"
+CHATS = "SELECT count(*) FROM ai_chats"
 
 
 def test_fresh_up_gives_a_migrated_schema_and_a_healthy_backend(stack: ComposeProject) -> None:
@@ -65,3 +69,31 @@ def test_bad_make_arguments_fail_early_with_the_fix(stack: ComposeProject) -> No
     stamp = stack.make("stamp", check=False)
     assert stamp.returncode != 0
     assert "rev is required: make stamp rev=002" in stamp.stderr
+
+
+def test_seed_twice_leaves_one_demo_user_with_one_chat(stack: ComposeProject) -> None:
+    first = stack.make("seed").stdout
+    second = stack.make("seed").stdout
+    assert "seed: created user 'demo'" in first
+    assert "and its chat 'Welcome' were already there" in second
+    assert (stack.sql(DEMO), stack.sql(CHATS)) == ("1", "1")
+
+
+def test_the_api_serves_the_sample_data(stack: ComposeProject) -> None:
+    base = f"http://127.0.0.1:{stack.backend_port}"
+    users = httpx.get(f"{base}/users", timeout=5).json()["items"]
+    demo = next(user for user in users if user["username"] == "demo")
+    chats = httpx.get(f"{base}/users/{demo['id']}/chats", timeout=5).json()["items"]
+    assert [chat["title"] for chat in chats] == ["Welcome"]
+
+
+def test_current_runs_in_the_backend_and_in_a_one_off_container_when_it_is_down(
+    stack: ComposeProject,
+) -> None:
+    running = stack.make("current")
+    assert f"{HEAD} (head)" in running.stdout
+    assert "one-off" not in running.stderr
+    stack.compose("stop", "backend")
+    stopped = stack.make("current")
+    assert f"{HEAD} (head)" in stopped.stdout
+    assert "the backend is not running; using a one-off migrator container" in stopped.stderr

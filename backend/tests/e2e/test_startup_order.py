@@ -37,7 +37,7 @@ def test_failing_revision_stops_the_chain(project: ComposeProject) -> None:
         """,
     )
 
-    _, up = project.timed_up("--build", check=False)
+    _, up = project.timed_up(check=False)
 
     assert up.returncode != 0
     assert project.state("migrator")["ExitCode"] != 0
@@ -56,7 +56,7 @@ def test_slow_first_start_does_not_let_the_migrator_in_early(project: ComposePro
     slow.write_text(SLOW_INIT)
     slow.chmod(0o755)
 
-    project.timed_up("--build")
+    project.timed_up()
 
     migrator = project.state("migrator")
     assert migrator["ExitCode"] == 0
@@ -69,7 +69,7 @@ def test_password_with_url_special_characters_works_everywhere(project: ComposeP
     # Single quotes keep Compose from expanding `$rd` and cutting the value at `#`.
     Path(project.directory / ".env").write_text(f"POSTGRES_PASSWORD='{SPECIAL_PASSWORD}'\n")
 
-    project.timed_up("--build")
+    project.timed_up()
 
     assert project.health().status_code == 200
     assert "003 (head)" in project.make("current").stdout
