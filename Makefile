@@ -180,7 +180,7 @@ test: lint ## Run every test: unit, database (real PostgreSQL) and end-to-end (r
 
 .PHONY: test-fast
 test-fast: ## The edit loop: unit and database tests; no lint, no Compose, no coverage (args="-k reset" narrows it)
-	cd backend && uv run --frozen pytest -m "not e2e" $${args-}
+	cd backend && uv run --frozen pytest -m "not e2e" --numprocesses $(TEST_WORKERS) --dist loadgroup $${args-}
 
 ##@ Measurements
 
