@@ -123,6 +123,20 @@ class BenchProject:
     def compose(self, *args: str) -> float:
         return self.timed("docker", "compose", *args)
 
+    def in_backend(self, *command: str, stdin: str = "", env: tuple[str, ...] = ()) -> str:
+        """What `command` prints, run in the running backend container (the migrator's image);
+        `env` holds NAME=VALUE settings for it."""
+        settings = [arg for setting in env for arg in ("-e", setting)]
+        return subprocess.run(  # noqa: S603 -- our own command, no shell
+            ["docker", "compose", "exec", "-T", *settings, "backend", *command],  # noqa: S607
+            cwd=REPO_DIR,
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
     def last_run_seconds(self, service: str) -> float:
         """How long the service's container ran last time, by Docker's clock."""
         inspect = ["docker", "inspect", "--format", "{{.State.StartedAt}} {{.State.FinishedAt}}"]
@@ -318,20 +332,7 @@ with create_engine(load_settings().url).connect() as connection:
 
 
 def phantom_check_row(project: BenchProject, runs: int) -> Row:
-    samples = [
-        float(
-            subprocess.run(
-                ["docker", "compose", "exec", "-T", "backend", "python", "-"],  # noqa: S607
-                input=PHANTOM_CHECK,
-                cwd=REPO_DIR,
-                env=project.env,
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-        )
-        for _ in range(runs)
-    ]
+    samples = [float(project.in_backend("python", "-", stdin=PHANTOM_CHECK)) for _ in range(runs)]
     median = statistics.median(samples)
     return Row(
         f"no-op migrator run: the phantom check (median / max of {runs})",
@@ -427,14 +428,7 @@ def alembic(project: BenchProject, config: str, database: str, *args: str) -> st
     """`alembic upgrade head` in the backend container (the migrator's image) on `database`."""
     url = f"postgresql://{USER}:{PASSWORD}@db:5432/{database}"
     command = ("alembic", "-c", config, "upgrade", "head", *args)
-    return subprocess.run(  # noqa: S603 -- our own command, no shell
-        ["docker", "compose", "exec", "-T", "-e", f"DATABASE_URL={url}", "backend", *command],  # noqa: S607
-        cwd=REPO_DIR,
-        env=project.env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    return project.in_backend(*command, env=(f"DATABASE_URL={url}",))
 
 
 def timed_alembic(project: BenchProject, config: str) -> Callable[[str], float]:
