@@ -19,21 +19,11 @@ from chat_backend.local_db import snapshots
 from chat_backend.local_db.cluster import Cluster
 from chat_backend.local_db.target import Target
 from chat_backend.revisions.layout import MigrationLayout
+from tests.branch_support import ADD_NICKNAME, COLUMN, DROP_NICKNAME, USERS, VERSION
 from tests.checks_support import add_revision, copy_project
 from tests.local_db_support import own_database, query
 
-ADD_NICKNAME = """
-op.add_column("users", sa.Column("nickname", sa.Text(), nullable=False, server_default="anon"))
-op.execute("UPDATE users SET nickname = 'nick-' || username")
-"""
-DROP_NICKNAME = 'op.drop_column("users", "nickname")'
-USERS = "SELECT string_agg(username, ',' ORDER BY username) FROM users"
 NICKNAMES = "SELECT string_agg(nickname, ',' ORDER BY nickname) FROM users"
-COLUMN = (
-    "SELECT count(*) FROM information_schema.columns "
-    "WHERE table_name = 'users' AND column_name = 'nickname'"
-)
-VERSION = "SELECT string_agg(version_num, ',') FROM alembic_version"
 
 
 @dataclass

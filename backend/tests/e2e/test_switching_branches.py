@@ -15,23 +15,14 @@ from pathlib import Path
 import pytest
 
 from tests.alembic_support import HEAD, write_revision
+from tests.branch_support import ADD_NICKNAME, COLUMN, DROP_NICKNAME, USERS, VERSION
 from tests.e2e.compose_project import ComposeProject, running_copy
 
 NEXT = f"{int(HEAD) + 1:03d}"
 AFTER = f"{int(HEAD) + 2:03d}"
-ADD_NICKNAME = """
-op.add_column("users", sa.Column("nickname", sa.Text(), nullable=False, server_default="anon"))
-op.execute("UPDATE users SET nickname = 'nick-' || username")
-"""
 ADD_USER = "op.execute(\"INSERT INTO users (username) VALUES ('USERNAME')\")"
 DELETE_USER = "op.execute(\"DELETE FROM users WHERE username = 'USERNAME'\")"
 NICKNAMES = "SELECT string_agg(username || '=' || nickname, ',' ORDER BY username) FROM users"
-USERS = "SELECT string_agg(username, ',' ORDER BY username) FROM users"
-VERSION = "SELECT string_agg(version_num, ',') FROM alembic_version"
-COLUMN = (
-    "SELECT count(*) FROM information_schema.columns "
-    "WHERE table_name = 'users' AND column_name = 'nickname'"
-)
 
 
 def prepare(project: ComposeProject) -> None:
@@ -56,7 +47,7 @@ def branch_revision(stack: ComposeProject) -> Path:
         revision=NEXT,
         down_revision=HEAD,
         upgrade=ADD_NICKNAME,
-        downgrade='op.drop_column("users", "nickname")',
+        downgrade=DROP_NICKNAME,
     )
 
 
