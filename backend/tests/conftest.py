@@ -1,9 +1,11 @@
 """Fixtures shared by the database tests: a real PostgreSQL server, a template database
-migrated once per session, and a fresh database per test (a clone, or empty)."""
+migrated once per session, and a fresh database per test (a clone, or empty); and the logging
+set-up put back after every test."""
 
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 from collections.abc import Iterator
 
@@ -19,6 +21,24 @@ from chat_backend.revisions.throwaway_postgres import database_server
 from tests.alembic_support import ALEMBIC_INI
 
 _names = itertools.count()
+
+
+# The loggers alembic.ini configures (migrations/env.py applies it with fileConfig).
+ALEMBIC_INI_LOGGERS = ("", "sqlalchemy.engine", "alembic")
+
+
+@pytest.fixture(autouse=True)
+def _logging_put_back() -> Iterator[None]:
+    """A test that runs env.py in-process applies alembic.ini's logging, whose console handler
+    writes to the sys.stderr of that moment: that test's capture, closed when it ends. A later
+    test's log lines would then fail to write and print a logging error into its output."""
+    loggers = [logging.getLogger(name) for name in ALEMBIC_INI_LOGGERS]
+    saved = [(logger, logger.handlers[:], logger.level, logger.disabled) for logger in loggers]
+    yield
+    for logger, handlers, level, disabled in saved:
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+        logger.disabled = disabled
 
 
 def unique_name(kind: str) -> str:
