@@ -1,14 +1,15 @@
 """Fixtures shared by the database tests: a real PostgreSQL server, a template database
-migrated once per session, and a fresh database per test (a clone, or empty); and the logging
-set-up put back after every test."""
+migrated once per session, a fresh database per test (a clone, or empty), an API client over
+it; and the logging set-up put back after every test."""
 
 from __future__ import annotations
 
 import itertools
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
 from pytest_alembic.config import Config as PytestAlembicConfig
 from sqlalchemy import URL, Engine, create_engine
@@ -19,6 +20,7 @@ from chat_backend.local_db.target import Target
 from chat_backend.local_db.templates import build_template
 from chat_backend.revisions.throwaway_postgres import database_server
 from tests.alembic_support import ALEMBIC_INI
+from tests.api_support import api_client
 
 _names = itertools.count()
 
@@ -118,3 +120,10 @@ def alembic_engine(empty_database_url: URL) -> Iterator[Engine]:
     engine = create_engine(empty_database_url, poolclass=NullPool)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+async def client(database_url: URL) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of the API over this test's database (the API tests run under anyio)."""
+    async with api_client(database_url) as client:
+        yield client

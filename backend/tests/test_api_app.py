@@ -3,14 +3,12 @@ framework itself refuses (unknown route, wrong method) or did not expect."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 from sqlalchemy import URL
 
 from chat_backend.api import create_app
-from tests.api_support import CODE, api_client, error_of, settings_for
+from tests.api_support import CODE, error_of, settings_for
 
 pytestmark = pytest.mark.anyio
 
@@ -29,12 +27,6 @@ ROUTES = {
     ("DELETE", "/chats/{chat_id}"),
     ("POST", "/chats/{chat_id}/messages"),
 }
-
-
-@pytest.fixture
-async def client(database_url: URL) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(database_url) as client:
-        yield client
 
 
 async def test_openapi_lists_exactly_the_routes(client: httpx.AsyncClient) -> None:

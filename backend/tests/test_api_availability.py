@@ -5,7 +5,7 @@ connection the server dropped are clean 503s, and the API recovers by itself."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -17,18 +17,12 @@ from chat_backend.api import create_app
 from chat_backend.api.application import THREADS
 from chat_backend.config import Settings
 from chat_backend.db.engine import api_engine
-from tests.api_support import CODE, api_client, app_client, error_of, settings_for
+from tests.api_support import CODE, app_client, error_of, settings_for
 
 pytestmark = pytest.mark.anyio
 
 WAIT_S = 15.0
 HELLO = {"messages": [{"role": "user", "content": "hi"}]}
-
-
-@pytest.fixture
-async def client(database_url: URL) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(database_url) as client:
-        yield client
 
 
 async def new_chat(client: httpx.AsyncClient) -> str:

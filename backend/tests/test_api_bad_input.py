@@ -18,17 +18,11 @@ from chat_backend.api.chats import MAX_CONTENT_CHARS
 from chat_backend.api.json_values import MAX_DEPTH
 from chat_backend.config import DEFAULT_MAX_BODY_BYTES
 from chat_backend.db.engine import make_engine
-from tests.api_support import CODE, api_client, app_client, error_of, settings_for
+from tests.api_support import CODE, app_client, error_of, settings_for
 
 pytestmark = pytest.mark.anyio
 
 BIGINT_MAX = 2**63 - 1
-
-
-@pytest.fixture
-async def client(database_url: URL) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(database_url) as client:
-        yield client
 
 
 @pytest.fixture

@@ -4,27 +4,20 @@ appends, and the index behind a user's chat list."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 import anyio
 import httpx
 import pytest
-from sqlalchemy import URL, Engine, text
+from sqlalchemy import Engine, text
 
 from chat_backend.api.chats import chats_of_user
-from tests.api_support import api_client, error_of
+from tests.api_support import error_of
 
 pytestmark = pytest.mark.anyio
 
 UNKNOWN_CHAT = uuid.UUID(int=1)
-
-
-@pytest.fixture
-async def client(database_url: URL) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(database_url) as client:
-        yield client
 
 
 @pytest.fixture

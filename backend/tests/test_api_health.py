@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import anyio
 import httpx
@@ -28,12 +28,6 @@ DATA_REQUESTS = [
     ("GET", "/users/1/chats", None),
     ("POST", "/chats/00000000-0000-0000-0000-000000000001/messages", HELLO),
 ]
-
-
-@pytest.fixture
-async def client(database_url: URL) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(database_url) as client:
-        yield client
 
 
 @pytest.fixture

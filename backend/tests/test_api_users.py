@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import URL
 
-from tests.api_support import api_client, error_of
+from tests.api_support import error_of
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def client(database_url: URL) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(database_url) as client:
-        yield client
 
 
 async def create_user(client: httpx.AsyncClient, username: str, **fields: Any) -> dict[str, Any]:
