@@ -149,12 +149,15 @@ async def test_a_database_at_two_heads_is_503_naming_both(
     assert "2 revisions at once" in error["message"]
 
 
+@pytest.mark.parametrize("route", ["/users", "/chats/{chat_id}"], ids=["core", "driver"])
 async def test_a_connection_the_server_dropped_is_503_then_the_api_recovers(
-    client: httpx.AsyncClient, engine: Engine
+    client: httpx.AsyncClient, engine: Engine, route: str
 ) -> None:
     """As after a database restart: every pooled connection is dead. The request that finds
-    one is a clean 503; the pool then reconnects."""
-    assert (await client.get("/users")).status_code == 200
+    one is a clean 503; the pool then reconnects. For routes on SQLAlchemy's `execute` and
+    on the driver's cursor (db/driver_statements.py) alike."""
+    path = route.format(chat_id=await new_chat(client))
+    assert (await client.get(path)).status_code == 200
     with engine.connect() as db:
         db.execute(
             text(
@@ -162,9 +165,9 @@ async def test_a_connection_the_server_dropped_is_503_then_the_api_recovers(
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
         )
-    error = assert_retry_later(await client.get("/users"), "database_unavailable")
+    error = assert_retry_later(await client.get(path), "database_unavailable")
     assert "retry" in error["message"]
-    assert (await client.get("/users")).status_code == 200
+    assert (await client.get(path)).status_code == 200
     assert (await client.get("/health")).status_code == 200
 
 

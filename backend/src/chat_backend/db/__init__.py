@@ -1,7 +1,8 @@
 """What the image runs against the database, in the backend and in the migrator.
 
 alembic_config finds alembic.ini (honouring ALEMBIC_CONFIG, as the `alembic` command does);
-engine builds the SQLAlchemy engine; connection_retry connects to a database that may not be
+engine builds the SQLAlchemy engine, and driver_statements runs the API's busiest statements
+on the driver's cursor; connection_retry connects to a database that may not be
 up yet; migration_runtime holds the migrators' advisory lock and timeouts and reports a failed
 revision in one line, with lock_timeouts naming the table a migration waited for;
 revision_checksums records what each applied revision ran; schema_state says whether the
