@@ -6,23 +6,16 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, insert, inspect, text
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from chat_backend.models import AiChat, User
+from chat_backend.models import AI_CHATS, USERS
 
 
 def test_defaults_fill_a_minimal_user_and_chat(engine: Engine) -> None:
-    with Session(engine) as session:
-        user = User(username="ada")
-        session.add(user)
-        session.flush()
-        chat = AiChat(user_id=user.id)
-        session.add(chat)
-        session.commit()
-        session.refresh(user)
-        session.refresh(chat)
+    with engine.begin() as db:
+        user = db.execute(insert(USERS).values(username="ada").returning(USERS)).one()
+        chat = db.execute(insert(AI_CHATS).values(user_id=user.id).returning(AI_CHATS)).one()
 
     assert user.preferences == {}
     assert user.created_at.tzinfo is not None
@@ -36,12 +29,11 @@ def test_defaults_fill_a_minimal_user_and_chat(engine: Engine) -> None:
 
 def test_jsonb_round_trips_nested_unicode(engine: Engine) -> None:
     messages = [{"role": "user", "content": "你好 👋", "meta": {"tokens": [1, 2]}}]
-    with Session(engine) as session:
-        user = User(username="grace", preferences={"theme": "dark", "langs": ["zh", "en"]})
-        session.add(user)
-        session.flush()
-        session.add(AiChat(user_id=user.id, messages=messages))
-        session.commit()
+    preferences = {"theme": "dark", "langs": ["zh", "en"]}
+    with engine.begin() as db:
+        new_user = insert(USERS).values(username="grace", preferences=preferences)
+        user_id = db.scalar(new_user.returning(USERS.c.id))
+        db.execute(insert(AI_CHATS).values(user_id=user_id, messages=messages))
     with engine.connect() as connection:
         stored = connection.scalar(text("SELECT messages FROM ai_chats"))
         theme = connection.scalar(text("SELECT preferences->>'theme' FROM users"))

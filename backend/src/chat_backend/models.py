@@ -1,14 +1,25 @@
-"""The tables, as SQLAlchemy models: the target the migrations must match (`alembic check`)."""
+"""The tables, as SQLAlchemy Core `Table`s: the target the migrations must match (`alembic
+check`), and what the API's queries are built from.
+
+Core, not ORM classes: nothing here needs identity maps or sessions, and importing
+`sqlalchemy.orm` cost every Python start that reads the schema (the migrator, `make current`,
+the API) about 0.2 s of the migrator's 0.7 s of imports (measured in the backend image). An
+ORM class can still map one of these tables (`__table__ = USERS`) where a feature wants it.
+"""
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-from typing import Any
-
-from sqlalchemy import ForeignKey, Index, MetaData, String, text
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP, UUID
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Constraint names are part of the schema: migrations and `alembic check` rely on them.
 NAMING_CONVENTION = {
@@ -22,73 +33,94 @@ NAMING_CONVENTION = {
 NOW = text("now()")
 TIMESTAMPTZ = TIMESTAMP(timezone=True)
 
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+USERS = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, comment="Surrogate key."),
+    Column(
+        "username",
+        String(100),
+        nullable=False,
+        unique=True,
+        comment="Login name, unique across users.",
+    ),
+    Column("display_name", String(100), comment="Name shown in the UI."),
+    Column("email", String(255), unique=True, comment="Contact address, unique when set."),
+    Column(
+        "preferences",
+        JSONB,
+        nullable=False,
+        server_default=text("'{}'::jsonb"),
+        comment="Free-form UI preferences.",
+    ),
+    Column(
+        "created_at",
+        TIMESTAMPTZ,
+        nullable=False,
+        server_default=NOW,
+        comment="When the user was created.",
+    ),
+    Column("last_login_at", TIMESTAMPTZ, comment="When the user last logged in."),
+    comment="People who own chats.",
+)
 
-
-metadata = Base.metadata
-
-
-class User(Base):
-    __tablename__ = "users"
-    __table_args__ = ({"comment": "People who own chats."},)
-
-    id: Mapped[int] = mapped_column(primary_key=True, comment="Surrogate key.")
-    username: Mapped[str] = mapped_column(
-        String(100), unique=True, comment="Login name, unique across users."
-    )
-    display_name: Mapped[str | None] = mapped_column(String(100), comment="Name shown in the UI.")
-    email: Mapped[str | None] = mapped_column(
-        String(255), unique=True, comment="Contact address, unique when set."
-    )
-    preferences: Mapped[dict[str, Any]] = mapped_column(
-        JSONB, server_default=text("'{}'::jsonb"), comment="Free-form UI preferences."
-    )
-    created_at: Mapped[datetime] = mapped_column(
-        TIMESTAMPTZ, server_default=NOW, comment="When the user was created."
-    )
-    last_login_at: Mapped[datetime | None] = mapped_column(
-        TIMESTAMPTZ, comment="When the user last logged in."
-    )
-
-
-class AiChat(Base):
-    __tablename__ = "ai_chats"
-    __table_args__ = (
-        Index("ix_ai_chats_user_id", "user_id"),
-        Index("ix_ai_chats_updated_at", text("updated_at DESC")),
-        {"comment": "Conversations between a user and an AI model."},
-    )
-
-    id: Mapped[uuid.UUID] = mapped_column(
+AI_CHATS = Table(
+    "ai_chats",
+    metadata,
+    Column(
+        "id",
         UUID(as_uuid=True),
         primary_key=True,
         server_default=text("gen_random_uuid()"),
         comment="Random UUID.",
-    )
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), comment="Owner of the chat."
-    )
-    title: Mapped[str] = mapped_column(
-        String(200), server_default=text("'新對話'::character varying"), comment="Chat title."
-    )
-    model: Mapped[str] = mapped_column(
+    ),
+    Column(
+        "user_id",
+        Integer,
+        ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        comment="Owner of the chat.",
+    ),
+    Column(
+        "title",
+        String(200),
+        nullable=False,
+        server_default=text("'新對話'::character varying"),
+        comment="Chat title.",
+    ),
+    Column(
+        "model",
         String(100),
+        nullable=False,
         server_default=text("'claude-sonnet'::character varying"),
         comment="AI model answering in this chat.",
-    )
-    messages: Mapped[list[dict[str, Any]]] = mapped_column(
+    ),
+    Column(
+        "messages",
         JSONB,
+        nullable=False,
         server_default=text("'[]'::jsonb"),
         comment="Messages in order, each a JSON object.",
-    )
-    created_at: Mapped[datetime] = mapped_column(
-        TIMESTAMPTZ, server_default=NOW, comment="When the chat was created."
-    )
-    updated_at: Mapped[datetime] = mapped_column(
-        TIMESTAMPTZ, server_default=NOW, comment="When the chat last changed."
-    )
+    ),
+    Column(
+        "created_at",
+        TIMESTAMPTZ,
+        nullable=False,
+        server_default=NOW,
+        comment="When the chat was created.",
+    ),
+    Column(
+        "updated_at",
+        TIMESTAMPTZ,
+        nullable=False,
+        server_default=NOW,
+        comment="When the chat last changed.",
+    ),
+    Index("ix_ai_chats_user_id", "user_id"),
+    Index("ix_ai_chats_updated_at", text("updated_at DESC")),
+    comment="Conversations between a user and an AI model.",
+)
 
-
-__all__ = ["NAMING_CONVENTION", "AiChat", "Base", "User", "metadata"]
+__all__ = ["AI_CHATS", "NAMING_CONVENTION", "USERS", "metadata"]

@@ -16,7 +16,7 @@ from chat_backend.config import Settings, exit_with_problems, settings_or_exit
 from chat_backend.db.engine import make_engine
 from chat_backend.db.schema_state import SchemaState, database_revision, load_code_schema
 from chat_backend.exit_codes import FAILED
-from chat_backend.models import AiChat, User
+from chat_backend.models import AI_CHATS, USERS
 
 DEMO_USER = {
     "username": "demo",
@@ -47,22 +47,24 @@ def seed(engine: Engine) -> Seeded:
         user_id, created_user = _demo_user(db)
         created_chat = not _has_welcome_chat(db, user_id)
         if created_chat:
-            db.execute(insert(AiChat).values(user_id=user_id, **WELCOME_CHAT))
+            db.execute(insert(AI_CHATS).values(user_id=user_id, **WELCOME_CHAT))
     return Seeded(user_id, created_user, created_chat)
 
 
 def _demo_user(db: Connection) -> tuple[int, bool]:
     """The demo user's id, and whether this call created it."""
-    new = insert(User).values(DEMO_USER).on_conflict_do_nothing(index_elements=["username"])
-    created = db.scalar(new.returning(User.id))
+    new = insert(USERS).values(DEMO_USER).on_conflict_do_nothing(index_elements=["username"])
+    created = db.scalar(new.returning(USERS.c.id))
     if created is not None:
         return created, True
-    return db.scalars(select(User.id).where(User.username == DEMO_USER["username"])).one(), False
+    return db.scalars(
+        select(USERS.c.id).where(USERS.c.username == DEMO_USER["username"])
+    ).one(), False
 
 
 def _has_welcome_chat(db: Connection, user_id: int) -> bool:
-    query = select(AiChat.id).where(
-        AiChat.user_id == user_id, AiChat.title == WELCOME_CHAT["title"]
+    query = select(AI_CHATS.c.id).where(
+        AI_CHATS.c.user_id == user_id, AI_CHATS.c.title == WELCOME_CHAT["title"]
     )
     return db.scalar(query.exists().select()) is True
 
