@@ -20,6 +20,12 @@ MIGRATOR := scripts/in-stack.sh
 REVISIONS := cd backend && uv run --frozen python -m chat_backend.revisions
 # Values a user gives (m=, rev=, from=, to=, s=, name=, file=, args=) reach the commands through
 # the environment ("$${m}"), never pasted into the command line: a backtick stays text.
+# Make syntax stays text too: make would expand `m='$(shell ...)'` (and so run it) wherever
+# the value is used or exported, so each value given on the command line or in the
+# environment becomes a simple variable holding exactly what the user typed ($(value ...)).
+USER_VALUES := m name file rev from to s args BASE IMAGE STEPS FORCE HARD AUTO
+$(foreach v,$(USER_VALUES),$(if $(filter command line environment,$(origin $(v))),\
+	$(eval override $(v) := $$(value $(v)))$(eval export $(v))))
 
 ##@ Stack
 

@@ -180,3 +180,58 @@ def test_ci_counts_only_when_true(repo: Path, ci: str) -> None:
     assert refused.stderr.startswith(
         "reset: refusing to replace the database without confirmation; run: make reset FORCE=1"
     ), refused.stderr
+
+
+# Make syntax in a value: make would run it while expanding the value (in $(if ...) or when
+# it exports the value to a recipe), before any script could treat it as text.
+MAKE_CODE = "$(shell touch pwned-make)"
+# The command each target runs, replaced by one that prints its arguments, one per line.
+PRINT_ARGS = "printf '<%s>\\n'"
+
+
+@pytest.mark.parametrize(
+    ("args", "printed"),
+    [
+        (("revision", f"m={MAKE_CODE}", f"REVISIONS={PRINT_ARGS}"), f"<{MAKE_CODE}>"),
+        (("revision", "m=x", f"AUTO={MAKE_CODE}", f"REVISIONS={PRINT_ARGS}"), "<--autogenerate>"),
+        (("merge", f"m={MAKE_CODE}", f"REVISIONS={PRINT_ARGS}"), f"<{MAKE_CODE}>"),
+        (("sql", f"from={MAKE_CODE}", f"REVISIONS={PRINT_ARGS}"), f"<{MAKE_CODE}>"),
+        (("sql", f"to={MAKE_CODE}", f"REVISIONS={PRINT_ARGS}"), f"<{MAKE_CODE}>"),
+        (("stamp", f"rev={MAKE_CODE}", f"MIGRATOR={PRINT_ARGS}"), f"<{MAKE_CODE}>"),
+        (("logs", f"s={MAKE_CODE}", f"COMPOSE={PRINT_ARGS}"), f"<{MAKE_CODE}>"),
+        (("snapshot", f"name={MAKE_CODE}"), None),
+        (("restore-backup", f"file={MAKE_CODE}"), None),
+        (("rollback", f"STEPS={MAKE_CODE}"), None),
+        (("renumber", f"BASE={MAKE_CODE}"), None),
+        (("test-fast", f"args={MAKE_CODE}", "COMPILED_ENV=true"), None),
+        (("k8s", f"IMAGE={MAKE_CODE}"), None),
+    ],
+    ids=lambda value: "-".join(arg.split("=")[0] for arg in value[:2])
+    if isinstance(value, tuple)
+    else "",
+)
+def test_make_passes_user_values_as_text_never_as_make_code(
+    repo: Path, args: tuple[str, ...], printed: str | None
+) -> None:
+    ran = subprocess.run(
+        ["make", *args], cwd=repo, capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert sorted(path.name for path in repo.glob("pwned-*")) == []
+    if printed is not None:
+        assert printed in ran.stdout.splitlines(), ran
+
+
+def test_make_code_in_the_environment_is_text_too(repo: Path) -> None:
+    ran = subprocess.run(
+        ["make", "revision", f"REVISIONS={PRINT_ARGS}"],
+        cwd=repo,
+        env={**os.environ, "m": MAKE_CODE},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert sorted(path.name for path in repo.glob("pwned-*")) == []
+    assert f"<{MAKE_CODE}>" in ran.stdout, ran
