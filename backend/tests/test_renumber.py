@@ -77,6 +77,13 @@ class Repo:
 @pytest.fixture
 def merged(tmp_path: Path, empty_database_url: URL, monkeypatch: pytest.MonkeyPatch) -> Repo:
     """main and feature each added 004; the database ran feature's; feature merged main."""
+    return merge_branches(tmp_path, empty_database_url, monkeypatch, "004_add_avatar.py")
+
+
+def merge_branches(
+    tmp_path: Path, empty_database_url: URL, monkeypatch: pytest.MonkeyPatch, feature_file: str
+) -> Repo:
+    """As `merged`, with feature's revision in `feature_file`."""
     for variable in ("GIT_AUTHOR", "GIT_COMMITTER"):
         monkeypatch.setenv(f"{variable}_NAME", "Test")
         monkeypatch.setenv(f"{variable}_EMAIL", "test@example.com")
@@ -86,7 +93,7 @@ def merged(tmp_path: Path, empty_database_url: URL, monkeypatch: pytest.MonkeyPa
     repo.git("add", "-A")
     repo.git("commit", "-qm", "the project")
     repo.git("checkout", "-qb", "feature")
-    repo.add("004_add_avatar.py", AVATAR)
+    repo.add(feature_file, AVATAR)
     command.upgrade(repo.layout.config(empty_database_url), "head")
     repo.git("checkout", "-q", "main")
     repo.add("004_add_phone.py", PHONE)
@@ -153,3 +160,36 @@ def test_uncommitted_revision_files_are_refused_in_one_line(
         "commit or stash them, then run `make renumber` again"
     )
     assert (merged.layout.versions_dir / "004_add_avatar.py").exists()
+
+
+# git quotes a name with bytes outside ASCII ("004_a\\303\\261adir.py") unless asked for
+# NUL-separated output; whitespace would split a name read as words.
+@pytest.mark.parametrize(
+    "name", ["añadir_avatar_ünïcode", "add avatar"], ids=["non-ascii", "space"]
+)
+def test_every_file_name_is_renumbered(
+    tmp_path: Path,
+    empty_database_url: URL,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+) -> None:
+    repo = merge_branches(tmp_path, empty_database_url, monkeypatch, f"004_{name}.py")
+
+    code, output = repo.renumber(capsys)
+
+    assert code == 0, output
+    versions = repo.layout.versions_dir
+    assert not (versions / f"004_{name}.py").exists()
+    assert declared_revision(versions / f"005_{name}.py") == "005"
+    assert check_numbering(versions) == []
+    assert f"renumber: 004_{name}.py -> 005_{name}.py (revision 005, after 004)" in output
+
+
+def test_uncommitted_files_are_named_as_they_are(
+    merged: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    add_revision(merged.layout, "005_wïp.py", revision="005", down_revision="004")
+    with pytest.raises(SystemExit):
+        merged.renumber(capsys)
+    assert "(backend/migrations/versions/005_wïp.py)" in capsys.readouterr().err

@@ -66,25 +66,30 @@ class Repository:
 
     def uncommitted(self) -> list[str]:
         """Revision files with changes not even staged (or untracked, or unmerged)."""
-        status = self.git("status", "--porcelain=v1", "--untracked-files=all", "--", ".")
+        status = self.git(
+            "status", "--porcelain=v1", "-z", "--no-renames", "--untracked-files=all", "--", "."
+        )
         return [
-            line[3:]
-            for line in status.splitlines()
-            if line[1] != " " or "U" in line[:2] or line[:2] in {"AA", "DD"}
+            entry[3:]
+            for entry in _names(status)
+            if entry[1] != " " or "U" in entry[:2] or entry[:2] in {"AA", "DD"}
         ]
 
     def added_since(self, commit: str) -> list[RevisionFile]:
         """Revision files in the work tree that `commit` did not have."""
-        names = self.git(
-            "diff",
-            "--name-only",
-            "--no-renames",
-            "--diff-filter=A",
-            "--relative",
-            commit,
-            "--",
-            ".",
-        ).split()
+        names = _names(
+            self.git(
+                "diff",
+                "-z",
+                "--name-only",
+                "--no-renames",
+                "--diff-filter=A",
+                "--relative",
+                commit,
+                "--",
+                ".",
+            )
+        )
         found = (
             RevisionFile.parse(self.versions_dir / name, (self.versions_dir / name).read_text())
             for name in names
@@ -94,10 +99,16 @@ class Repository:
 
     def revisions_at(self, commit: str) -> list[RevisionFile]:
         """The revision files of `commit` (a branch name will do)."""
-        names = self.git("ls-tree", "--name-only", commit, "--", ".").split()
+        names = _names(self.git("ls-tree", "-z", "--name-only", commit, "--", "."))
         found = (
             RevisionFile.parse(self.versions_dir / name, self.git("show", f"{commit}:./{name}"))
             for name in names
             if name.endswith(".py")
         )
         return [revision for revision in found if revision is not None]
+
+
+def _names(output: str) -> list[str]:
+    """git's NUL-separated (-z) output: without -z, git quotes a name with bytes outside ASCII
+    ("004_a\\303\\261adir.py"), and reading names as words splits one with a space."""
+    return [name for name in output.split("\0") if name]
