@@ -12,12 +12,6 @@ read -r -a compose <<< "${COMPOSE:-docker compose}"
 umask 077
 
 stamp="$(date -u +%Y%m%dT%H%M%SZ)${1:+-$1}"
-file="backups/${stamp}.dump"
-n=1
-while [[ -e "${file}" ]]; do
-  n=$((n + 1))
-  file="backups/${stamp}-${n}.dump"
-done
 mkdir -p backups
 chmod 700 backups
 
@@ -28,13 +22,27 @@ if ! started="$("${compose[@]}" up --detach --wait db 2>&1)"; then
     "another PostgreSQL version, say), \`make logs s=db\` shows its log" >&2
   exit 1
 fi
-# Into a temporary name first: a dump cut short never looks like a finished backup. The
-# variables are the container's own, expanded by its shell.
-trap 'rm -f "${file}.partial"' EXIT
+# Into a temporary file of its own first (mktemp: another backup in the same second gets
+# another one), so a dump cut short never looks like a finished backup. The variables are the
+# container's own, expanded by its shell.
+partial="$(mktemp "backups/${stamp}.partial.XXXXXX")"
+trap 'rm -f "${partial}"' EXIT
 # shellcheck disable=SC2016
 "${compose[@]}" exec -T db sh -c 'exec pg_dump -Fc -U "$POSTGRES_USER" "$POSTGRES_DB"' \
-  > "${file}.partial"
-mv "${file}.partial" "${file}"
+  > "${partial}"
+# The first free name of <stamp>.dump, <stamp>-2.dump, ...: `ln` creates the name only if no
+# file has it, in one step, so two backups finishing together never take the same one.
+file="backups/${stamp}.dump"
+n=1
+until linked="$(ln "${partial}" "${file}" 2>&1)"; do
+  if [[ ! -e "${file}" ]]; then
+    echo "backup: could not name the finished dump ${file}: ${linked}; check that backups/" \
+      "is writable" >&2
+    exit 1
+  fi
+  n=$((n + 1))
+  file="backups/${stamp}-${n}.dump"
+done
 
 echo "${file}"
 echo "backup: wrote ${file}; restore it with: make restore-backup file=${file}" >&2
