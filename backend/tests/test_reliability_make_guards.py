@@ -1,7 +1,9 @@
 """Bad arguments to the make targets fail before anything runs, with the fix in one line.
 
 They run on a copy of the Makefile and scripts/ whose Compose command is `false`, so a guard
-that stopped guarding could not touch any stack.
+that stopped guarding could not touch any stack. The host guard asks the real `docker compose`
+for its configuration (which reads files only); there, the Docker engine is a socket nobody
+listens on, for the same reason.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ REPO_ROOT = BACKEND_DIR.parent
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     shutil.copy(REPO_ROOT / "Makefile", tmp_path / "Makefile")
+    shutil.copy(REPO_ROOT / "compose.yaml", tmp_path / "compose.yaml")
     shutil.copytree(REPO_ROOT / "scripts", tmp_path / "scripts")
     (tmp_path / "backups").mkdir()
     (tmp_path / "backups" / "notes.txt").write_text("not a database dump\n")
@@ -114,12 +117,18 @@ def test_make_variables_reach_commands_as_values_never_as_shell_code(
 
 
 def make_with(repo: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """`make` with these variables in its environment and no terminal on stdin."""
+    """`make` with these variables in its environment and no terminal on stdin; Compose is the
+    real one, on an engine that does not exist (its socket is a path nobody listens on)."""
     clean = {k: v for k, v in os.environ.items() if k not in {"APP_ENV", "CI", "DOCKER_HOST"}}
+    no_engine = {
+        "COMPOSE": "docker compose",
+        "COMPOSE_PROJECT_NAME": "make-guards",
+        "DOCKER_HOST": f"unix://{repo}/no-engine.sock",
+    }
     return subprocess.run(
-        ["make", "COMPOSE=false", *args],
+        ["make", *args],
         cwd=repo,
-        env={**clean, **env},
+        env={**clean, **no_engine, **env},
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
@@ -151,14 +160,51 @@ def make_with(repo: Path, env: dict[str, str], *args: str) -> subprocess.Complet
             "restore: refusing to replace or delete the database: APP_ENV is 'production'",
         ),
         (
-            {"DOCKER_HOST": "tcp://prod-docker.example:2376"},
+            # A TCP engine counts as another machine's; loopback here, so that a guard that
+            # stopped guarding sends nothing off this machine.
+            {"DOCKER_HOST": "tcp://127.0.0.1:9"},
             "",
             ("reset", "FORCE=1"),
             "reset: refusing to replace or delete the database: DOCKER_HOST is "
-            "'tcp://prod-docker.example:2376', a Docker engine on another machine;",
+            "'tcp://127.0.0.1:9', a Docker engine on another machine;",
+        ),
+        # Compose's own reading of .env, where a line-by-line reading says development:
+        (
+            {},
+            "APP_ENV: production\n",
+            ("reset", "FORCE=1", "HARD=1"),
+            "reset: refusing to replace or delete the database: APP_ENV is 'production' in .env;",
+        ),
+        (
+            {},
+            "\ufeffAPP_ENV=production\n",
+            ("reset", "FORCE=1", "HARD=1"),
+            "reset: refusing to replace or delete the database: APP_ENV is 'production' in .env;",
+        ),
+        (
+            {},
+            'APP_ENV=production\nNOTE="the old setting was\nAPP_ENV=development\n"\n',
+            ("reset", "FORCE=1", "HARD=1"),
+            "reset: refusing to replace or delete the database: APP_ENV is 'production' in .env;",
+        ),
+        (
+            {},
+            "APP_ENV=production\nbroken line\n",
+            ("reset", "FORCE=1", "HARD=1"),
+            "reset: refusing to replace or delete the database: Compose cannot read its "
+            "configuration (",
         ),
     ],
-    ids=["app-env-in-shell", "app-env-in-env-file", "restore", "remote-docker-host"],
+    ids=[
+        "app-env-in-shell",
+        "app-env-in-env-file",
+        "restore",
+        "remote-docker-host",
+        "yaml-style-env-file",
+        "byte-order-mark",
+        "multi-line-value-hiding-app-env",
+        "unreadable-env-file",
+    ],
 )
 def test_the_host_view_is_guarded_before_anything_runs(
     repo: Path, env: dict[str, str], env_file: str, args: tuple[str, ...], expected: str
