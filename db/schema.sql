@@ -1,4 +1,4 @@
--- The schema at revision 003, written by `make schema` (pg_dump --schema-only of a
+-- The schema at revision 004, written by `make schema` (pg_dump --schema-only of a
 -- database migrated to head, normalized). Do not edit: make check fails when it is stale.
 
 CREATE TABLE public.ai_chats (
@@ -51,7 +51,7 @@ COMMENT ON COLUMN public.users.created_at IS 'When the user was created.';
 
 COMMENT ON COLUMN public.users.last_login_at IS 'When the user last logged in.';
 
-COMMENT ON COLUMN public.users.email IS 'Contact address, unique when set.';
+COMMENT ON COLUMN public.users.email IS 'Contact address, unique ignoring case when set.';
 
 CREATE SEQUENCE public.users_id_seq
     AS integer
@@ -72,14 +72,13 @@ ALTER TABLE ONLY public.users
     ADD CONSTRAINT pk_users PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.users
-    ADD CONSTRAINT uq_users_email UNIQUE (email);
-
-ALTER TABLE ONLY public.users
     ADD CONSTRAINT uq_users_username UNIQUE (username);
 
 CREATE INDEX ix_ai_chats_updated_at ON public.ai_chats USING btree (updated_at DESC);
 
 CREATE INDEX ix_ai_chats_user_id ON public.ai_chats USING btree (user_id);
+
+CREATE UNIQUE INDEX uq_users_email ON public.users USING btree (lower((email)::text));
 
 ALTER TABLE ONLY public.ai_chats
     ADD CONSTRAINT fk_ai_chats_user_id_users FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;

@@ -16,6 +16,18 @@ ALEMBIC_INI = BACKEND_DIR / "alembic.ini"
 HEAD: str = ScriptDirectory.from_config(Config(str(ALEMBIC_INI))).get_current_head() or ""
 
 
+def revision_after(revision: str, steps: int = 1) -> str:
+    """The id `steps` numbers after `revision` (ids are zero-padded numbers, `make revision`)."""
+    return f"{int(revision) + steps:0{len(revision)}d}"
+
+
+# The ids the next revisions of a feature branch take: tests that add revisions to a copy of
+# the real tree use these, so a new revision in the real tree never breaks them.
+NEXT = revision_after(HEAD)
+LATER = revision_after(HEAD, 2)
+LAST = revision_after(HEAD, 3)
+
+
 def migration_config(url: URL | None = None) -> Config:
     """Alembic's config; with `url`, commands run on that database (as env.py's handed-in
     connection), without it they can only work offline."""

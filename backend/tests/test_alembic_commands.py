@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import URL, create_engine, inspect, text
 
 from chat_backend.db.revision_checksums import TABLE as CHECKSUM_TABLE
-from tests.alembic_support import BACKEND_DIR
+from tests.alembic_support import BACKEND_DIR, HEAD
 
 Alembic = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -46,10 +46,10 @@ def tables(url: URL) -> set[str]:
 
 def test_the_tutorial_in_order(alembic: Alembic, empty_database_url: URL) -> None:
     alembic("upgrade", "head")
-    assert alembic("current").stdout.strip() == "003 (head)"
+    assert alembic("current").stdout.strip() == f"{HEAD} (head)"
 
     history = alembic("history", "--verbose").stdout
-    assert all(f"Rev: {rev}" in history for rev in ("001", "002", "003 (head)"))
+    assert all(f"Rev: {rev}" in history for rev in ("001", "002", f"{HEAD} (head)"))
 
     alembic("downgrade", "001")
     assert tables(empty_database_url) == {"users"}
@@ -77,7 +77,7 @@ def test_stamp_adopts_a_database_that_already_has_the_table(
 
 def test_offline_sql_of_the_whole_history(alembic: Alembic) -> None:
     sql = alembic("upgrade", "head", "--sql").stdout
-    assert sql.count("Running upgrade") == 3
+    assert sql.count("Running upgrade") == int(HEAD)
     assert "CREATE TABLE ai_chats" in sql
     assert "gen_random_uuid()" in sql
-    assert "UPDATE alembic_version SET version_num='003'" in sql
+    assert f"UPDATE alembic_version SET version_num='{HEAD}'" in sql  # noqa: S608 (expected text)

@@ -137,6 +137,16 @@ async def test_patch_refuses_username_and_null_preferences(client: httpx.AsyncCl
         assert [detail["field"] for detail in error["details"]] == [field]
 
 
+async def test_an_email_differing_only_in_case_is_a_conflict(client: httpx.AsyncClient) -> None:
+    await create_user(client, "ann", email="ann@example.com")
+    error = error_of(
+        await client.post("/users", json={"username": "ann2", "email": "Ann@Example.com"}), 409
+    )
+    assert error["code"] == "conflict"
+    assert "email 'Ann@Example.com'" in error["message"]
+    assert [detail["field"] for detail in error["details"]] == ["body.email"]
+
+
 async def test_patch_to_a_taken_email_is_a_conflict(client: httpx.AsyncClient) -> None:
     await create_user(client, "gina", email="gina@example.com")
     hank = await create_user(client, "hank")

@@ -22,12 +22,15 @@ def test_the_real_tree_matches_its_models_beside_the_checksum_table(database_url
 
 def test_a_model_column_without_a_migration_fails(tmp_path: Path, empty_database_url: URL) -> None:
     layout = copy_project(tmp_path)
-    (layout.versions_dir / "003_add_email_to_users.py").unlink()
+    # 003 adds users.email; it goes with every revision after it.
+    for later in layout.versions_dir.glob("*.py"):
+        if later.name >= "003":
+            later.unlink()
     config = layout.config(empty_database_url)
     command.upgrade(config, "head")
     [failure] = check_drift(config)
     assert failure.where == "revision 002 (002_create_ai_chats.py) (head)"
     assert failure.rule == "models-match-migrations"
     assert "add_column users.email" in failure.problem
-    assert "add_constraint uq_users_email" in failure.problem
+    assert "add_index uq_users_email" in failure.problem
     assert 'make revision m="..." AUTO=1' in failure.fix

@@ -10,6 +10,7 @@ from sqlalchemy import URL
 
 from chat_backend.revisions.checks.failure import Failure
 from chat_backend.revisions.checks.gate import run_gate
+from tests.alembic_support import HEAD, LATER, NEXT
 from tests.checks_support import REAL, add_revision, copy_project, given
 
 STEPS = [
@@ -43,8 +44,8 @@ def test_the_real_tree_passes_every_step(empty_database_url: URL) -> None:
 
 def test_a_duplicate_revision_id_stops_the_gate_first(tmp_path: Path) -> None:
     layout = copy_project(tmp_path)
-    add_revision(layout, "004_add_phone.py", revision="004", down_revision="003")
-    add_revision(layout, "004_add_fax.py", revision="004", down_revision="003")
+    add_revision(layout, f"{NEXT}_add_phone.py", revision=NEXT, down_revision=HEAD)
+    add_revision(layout, f"{NEXT}_add_fax.py", revision=NEXT, down_revision=HEAD)
     reports = Reports()
     [failure] = run_gate(layout, no_database, reports)
     assert failure.rule == "duplicate-revision-id"
@@ -53,8 +54,8 @@ def test_a_duplicate_revision_id_stops_the_gate_first(tmp_path: Path) -> None:
 
 def test_a_second_head_stops_the_gate(tmp_path: Path) -> None:
     layout = copy_project(tmp_path)
-    add_revision(layout, "004_add_phone.py", revision="004", down_revision="003")
-    add_revision(layout, "005_add_fax.py", revision="005", down_revision="003")
+    add_revision(layout, f"{NEXT}_add_phone.py", revision=NEXT, down_revision=HEAD)
+    add_revision(layout, f"{LATER}_add_fax.py", revision=LATER, down_revision=HEAD)
     [failure] = run_gate(layout, no_database, Reports())
     assert failure.rule == "single-head"
 
@@ -65,9 +66,9 @@ def test_a_new_revision_is_judged_by_every_step(tmp_path: Path, empty_database_u
     layout = copy_project(tmp_path)
     add_revision(
         layout,
-        "004_index_display_name.py",
-        revision="004",
-        down_revision="003",
+        f"{NEXT}_index_display_name.py",
+        revision=NEXT,
+        down_revision=HEAD,
         upgrade='op.create_index("ix_users_display_name", "users", ["display_name"])',
         downgrade='op.drop_index("ix_users_display_name", table_name="users")',
     )
@@ -77,4 +78,4 @@ def test_a_new_revision_is_judged_by_every_step(tmp_path: Path, empty_database_u
         "models-match-migrations",
         "schema-file-up-to-date",
     ]
-    assert all(failure.where.startswith("revision 004 (004_index") for failure in failures)
+    assert all(failure.where.startswith(f"revision {NEXT} ({NEXT}_index") for failure in failures)

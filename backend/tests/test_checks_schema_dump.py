@@ -14,9 +14,11 @@ from chat_backend.revisions.checks.schema_dump import (
     pg_dump_for,
     write_schema_file,
 )
+from tests.alembic_support import HEAD
 from tests.checks_support import REAL, copy_project
 
-HEAD_PATH = "migrations/versions/003_add_email_to_users.py"
+[HEAD_FILE] = REAL.versions_dir.glob(f"{HEAD}_*.py")
+HEAD_PATH = f"migrations/versions/{HEAD_FILE.name}"
 
 PG_DUMP_OUTPUT = """--
 -- PostgreSQL database dump
@@ -55,31 +57,33 @@ def test_normalize_keeps_only_the_statements() -> None:
 
 
 def test_the_committed_schema_file_is_up_to_date(database_url: URL) -> None:
-    assert check_schema_file(REAL.schema_sql, database_url, "003", HEAD_PATH) == []
+    assert check_schema_file(REAL.schema_sql, database_url, HEAD, HEAD_PATH) == []
 
 
 def test_a_stale_schema_file_fails_with_a_diff(tmp_path: Path, database_url: URL) -> None:
     layout = copy_project(tmp_path)
     without_email = layout.schema_sql.read_text().replace(",\n    email character varying(255)", "")
     layout.schema_sql.write_text(without_email)
-    [failure] = check_schema_file(layout.schema_sql, database_url, "003", HEAD_PATH)
+    [failure] = check_schema_file(layout.schema_sql, database_url, HEAD, HEAD_PATH)
     assert str(failure) == (
-        "revision 003 (003_add_email_to_users.py) (head): schema-file-up-to-date: "
+        f"revision {HEAD} ({HEAD_FILE.name}) (head): schema-file-up-to-date: "
         "db/schema.sql differs from the schema at head; run make schema and commit db/schema.sql"
     )
     assert "+    email character varying(255)" in failure.details.splitlines()
 
 
 def test_a_missing_schema_file_fails(tmp_path: Path, database_url: URL) -> None:
-    [failure] = check_schema_file(tmp_path / "schema.sql", database_url, "003", HEAD_PATH)
+    [failure] = check_schema_file(tmp_path / "schema.sql", database_url, HEAD, HEAD_PATH)
     assert failure.problem == "db/schema.sql is missing"
 
 
 def test_writing_then_checking_agrees(tmp_path: Path, database_url: URL) -> None:
     path = tmp_path / "db" / "schema.sql"
-    write_schema_file(path, database_url, "003")
-    assert path.read_text().startswith("-- The schema at revision 003, written by `make schema`")
-    assert check_schema_file(path, database_url, "003", HEAD_PATH) == []
+    write_schema_file(path, database_url, HEAD)
+    assert path.read_text().startswith(
+        f"-- The schema at revision {HEAD}, written by `make schema`"
+    )
+    assert check_schema_file(path, database_url, HEAD, HEAD_PATH) == []
 
 
 def test_pg_dump_matches_the_server_major_version(server_url: URL) -> None:

@@ -11,6 +11,7 @@ from alembic.config import Config
 from sqlalchemy import URL, Engine, create_engine, event, select, text
 
 from chat_backend.db.revision_checksums import checksums, edited_revisions, file_checksum
+from tests.alembic_support import NEXT, revision_after
 from tests.checks_support import REAL, add_revision, copy_project
 
 
@@ -149,7 +150,8 @@ def statements_sent(config: Config, upgrade_to: str) -> int:
 
 def test_bookkeeping_is_one_statement_per_revision(tmp_path: Path, database_url: URL) -> None:
     layout = copy_project(tmp_path)
-    for number in range(4, 10):
+    first = int(NEXT)
+    for number in range(first, first + 6):
         add_revision(
             layout,
             f"{number:03d}_n.py",
@@ -157,8 +159,9 @@ def test_bookkeeping_is_one_statement_per_revision(tmp_path: Path, database_url:
             down_revision=f"{number - 1:03d}",
         )
     config = layout.config(database_url)
-    one = statements_sent(config, "004")
-    five = statements_sent(config, "009")
+    one = statements_sent(config, NEXT)
+    last = revision_after(NEXT, 5)
+    five = statements_sent(config, last)
     # Per revision: Alembic's version row and the checksum row; the rest is per run.
     assert five - one == 2 * 4
-    assert set(recorded(database_url)) >= {"004", "009"}
+    assert set(recorded(database_url)) >= {NEXT, last}

@@ -12,6 +12,7 @@ from sqlalchemy.pool import NullPool
 
 from chat_backend.doctor.report import Level
 from chat_backend.doctor.revisions import check_revisions
+from tests.alembic_support import HEAD, NEXT
 from tests.checks_support import add_revision, copy_project
 
 
@@ -21,13 +22,16 @@ def use_database(monkeypatch: pytest.MonkeyPatch, url: URL) -> None:
 
 def test_two_files_declaring_one_id_block_with_the_fix(tmp_path: Path) -> None:
     layout = copy_project(tmp_path)
-    add_revision(layout, "004_add_phone.py", revision="004", down_revision="003")
-    add_revision(layout, "004_add_avatar.py", revision="004", down_revision="003")
+    add_revision(layout, f"{NEXT}_add_phone.py", revision=NEXT, down_revision=HEAD)
+    add_revision(layout, f"{NEXT}_add_avatar.py", revision=NEXT, down_revision=HEAD)
 
     [finding] = check_revisions(tmp_path)
 
     assert finding.level is Level.FAIL
-    assert "revision '004' is declared by 004_add_avatar.py and 004_add_phone.py" in finding.message
+    assert (
+        f"revision '{NEXT}' is declared by {NEXT}_add_avatar.py and {NEXT}_add_phone.py"
+        in finding.message
+    )
     assert finding.message.endswith(
         "the migrator refuses to run: run `make renumber` to move "
         "this branch's revisions after the base branch's head"
@@ -38,7 +42,7 @@ def test_a_database_ahead_of_the_checkout_is_named_with_the_fix(
     tmp_path: Path, empty_database_url: URL, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     layout = copy_project(tmp_path)
-    path = add_revision(layout, "004_add_phone.py", revision="004", down_revision="003")
+    path = add_revision(layout, f"{NEXT}_add_phone.py", revision=NEXT, down_revision=HEAD)
     command.upgrade(layout.config(empty_database_url), "head")
     path.unlink()
     use_database(monkeypatch, empty_database_url)
@@ -48,7 +52,7 @@ def test_a_database_ahead_of_the_checkout_is_named_with_the_fix(
     assert files.level is Level.OK
     assert database.level is Level.WARN
     assert database.message.startswith(
-        "local database is ahead of this checkout: the database is at revision 004, which this "
+        f"local database is ahead of this checkout: the database is at revision {NEXT}, which this "
         "checkout does not have"
     )
     assert "`make migrate` (or `docker compose up`) rolls it back" in database.message
@@ -59,7 +63,7 @@ def test_a_database_ahead_of_the_checkout_is_named_with_the_fix(
     engine.dispose()
     [_, unstored] = check_revisions(tmp_path)
     assert unstored.level is Level.FAIL
-    assert "the source of 004 was never stored" in unstored.message
+    assert f"the source of {NEXT} was never stored" in unstored.message
 
 
 def test_a_database_at_a_known_revision_or_not_running_is_fine(

@@ -53,7 +53,12 @@ def test_timestamps_are_timestamptz(engine: Engine) -> None:
 
 @pytest.mark.parametrize(
     ("constraint", "second_user"),
-    [("uq_users_username", ("a", "other@example.com")), ("uq_users_email", ("b", "a@example.com"))],
+    [
+        ("uq_users_username", ("a", "other@example.com")),
+        ("uq_users_email", ("b", "a@example.com")),
+        ("uq_users_email", ("b", "A@Example.COM")),
+    ],
+    ids=["username", "email", "email-in-other-case"],
 )
 def test_username_and_email_are_unique(
     engine: Engine, constraint: str, second_user: tuple[str, str]

@@ -19,6 +19,7 @@ from chat_backend.local_db import snapshots
 from chat_backend.local_db.cluster import Cluster
 from chat_backend.local_db.target import Target
 from chat_backend.revisions.layout import MigrationLayout
+from tests.alembic_support import HEAD, NEXT
 from tests.branch_support import ADD_NICKNAME, COLUMN, DROP_NICKNAME, USERS, VERSION
 from tests.checks_support import add_revision, copy_project
 from tests.local_db_support import own_database, query
@@ -57,9 +58,9 @@ def branch(tmp_path: Path, server: Target) -> Iterator[Checkout]:
     layout = copy_project(tmp_path)
     path = add_revision(
         layout,
-        "004_add_nickname.py",
-        revision="004",
-        down_revision="003",
+        f"{NEXT}_add_nickname.py",
+        revision=NEXT,
+        down_revision=HEAD,
         upgrade=ADD_NICKNAME,
         downgrade=DROP_NICKNAME,
     )
@@ -67,7 +68,7 @@ def branch(tmp_path: Path, server: Target) -> Iterator[Checkout]:
         with Cluster.session(server) as cluster:
             cluster.create(target.database)
         checkout = Checkout(layout, target, path)
-        command.upgrade(layout.config(checkout.url), "003")
+        command.upgrade(layout.config(checkout.url), HEAD)
         query(target, "INSERT INTO users (username) VALUES ('ada'), ('bob')")
         checkout.upgrade()
         yield checkout
@@ -82,11 +83,13 @@ def test_upgrade_rolls_a_phantom_back_after_a_snapshot_that_restores_its_data(
 
     branch.upgrade()
 
-    assert branch.scalar(VERSION) == "003"
+    assert branch.scalar(VERSION) == HEAD
     assert branch.scalar(COLUMN) == 0
     assert branch.scalar(USERS) == "ada,bob"
     log = capsys.readouterr().err
-    assert "Rolled back phantom revision 004 (not in this checkout) from its stored source" in log
+    assert (
+        f"Rolled back phantom revision {NEXT} (not in this checkout) from its stored source" in log
+    )
     [restore] = [line for line in log.splitlines() if "bring it back with" in line]
     assert "The data as it was before is in snapshot" in restore
     name = restore.rsplit("make restore name=", 1)[1].rstrip("`")
@@ -94,7 +97,7 @@ def test_upgrade_rolls_a_phantom_back_after_a_snapshot_that_restores_its_data(
     with Cluster.session(server) as cluster:
         snapshots.restore(cluster, branch.target.database, name)
     assert branch.scalar(NICKNAMES) == "nick-ada,nick-bob"
-    assert branch.scalar(VERSION) == "004"
+    assert branch.scalar(VERSION) == NEXT
 
 
 def test_back_on_the_branch_upgrade_applies_the_revision_again(branch: Checkout) -> None:
@@ -104,7 +107,7 @@ def test_back_on_the_branch_upgrade_applies_the_revision_again(branch: Checkout)
 
     branch.upgrade()
 
-    assert branch.scalar(VERSION) == "004"
+    assert branch.scalar(VERSION) == NEXT
     assert branch.scalar(NICKNAMES) == "nick-ada,nick-bob"
 
 
@@ -133,12 +136,12 @@ def test_production_changes_nothing_and_says_so_in_one_line(
     line = refused(branch, capsys)
 
     assert line == (
-        "error: the database is at revision 004, which this checkout does not have (a phantom: "
+        f"error: the database is at revision {NEXT}, which this checkout does not have (a phantom: "
         "its file is on another branch); nothing was changed, as APP_ENV is 'production': "
         "deploy the code that has it, or check out the branch that has it and run "
         "`make rollback`, or `make reset`"
     )
-    assert branch.scalar(VERSION) == "004"
+    assert branch.scalar(VERSION) == NEXT
     assert branch.scalar(NICKNAMES) == "nick-ada,nick-bob"
 
 
@@ -150,12 +153,12 @@ def test_a_phantom_whose_source_was_never_stored_is_refused_in_one_line(
 
     line = refused(branch, capsys)
 
-    assert "the source of 004 was never stored" in line
+    assert f"the source of {NEXT} was never stored" in line
     assert line.endswith(
         "nothing was changed: check out the branch that has it and run `make rollback`, "
         "or `make reset`"
     )
-    assert branch.scalar(VERSION) == "004"
+    assert branch.scalar(VERSION) == NEXT
     assert branch.scalar(COLUMN) == 1
 
 
@@ -166,19 +169,19 @@ def test_commands_other_than_upgrade_change_nothing(
     capsys.readouterr()
 
     with pytest.raises(SystemExit) as exited:
-        command.stamp(branch.layout.config(branch.url), "003")
+        command.stamp(branch.layout.config(branch.url), HEAD)
 
     assert exited.value.code == 1
     assert "`make migrate` rolls it back" in capsys.readouterr().err
-    assert branch.scalar(VERSION) == "004"
+    assert branch.scalar(VERSION) == NEXT
 
 
 def test_two_files_declaring_one_id_stop_the_migrator_before_it_connects(
     tmp_path: Path, empty_database_url: URL, capsys: pytest.CaptureFixture[str]
 ) -> None:
     layout = copy_project(tmp_path)
-    add_revision(layout, "004_add_phone.py", revision="004", down_revision="003")
-    add_revision(layout, "004_add_avatar.py", revision="004", down_revision="003")
+    add_revision(layout, f"{NEXT}_add_phone.py", revision=NEXT, down_revision=HEAD)
+    add_revision(layout, f"{NEXT}_add_avatar.py", revision=NEXT, down_revision=HEAD)
     capsys.readouterr()
 
     with pytest.raises(SystemExit) as exited:
@@ -187,7 +190,7 @@ def test_two_files_declaring_one_id_stop_the_migrator_before_it_connects(
     assert exited.value.code == 1
     line = error_line(capsys)
     assert line.startswith(
-        "error: revision '004' is declared by 004_add_avatar.py and 004_add_phone.py"
+        f"error: revision '{NEXT}' is declared by {NEXT}_add_avatar.py and {NEXT}_add_phone.py"
     )
     assert line.endswith(
         "run `make renumber` to move this branch's revisions after the base branch's head"
@@ -202,12 +205,12 @@ def test_the_host_really_connected_to_is_judged(branch: Checkout) -> None:
         host = connected_host(connection)
     engine.dispose()
     assert host == branch.target.host
-    phantom = [StoredRevision("004", "revision = '004'")]
+    phantom = [StoredRevision(NEXT, f"revision = '{NEXT}'")]
     assert host_refusal(host, phantom) is None
     assert host_refusal("/var/run/postgresql", phantom) is None
     refused = host_refusal("db.example.com", phantom)
     assert refused is not None
     assert refused.startswith(
-        "the database on host 'db.example.com' is at revision 004, which is not rolled back "
+        f"the database on host 'db.example.com' is at revision {NEXT}, which is not rolled back "
         "automatically there"
     )

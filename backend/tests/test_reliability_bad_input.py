@@ -21,7 +21,7 @@ from sqlalchemy import URL, create_engine, text
 from chat_backend.config import Settings
 from chat_backend.db.connection_retry import DatabaseUnreachableError, connect
 from chat_backend.revisions.throwaway_postgres import free_port
-from tests.alembic_support import HEAD, write_revision
+from tests.alembic_support import HEAD, LATER, NEXT, write_revision
 from tests.reliability_support import (
     COMMAND_TIMEOUT_S,
     alembic_command,
@@ -32,6 +32,9 @@ from tests.reliability_support import (
 )
 
 SECRET = "s3cret-Not-To-Be-Shown"
+
+# One more revision than the database has above base.
+PAST_BASE = int(HEAD) + 1
 
 
 def write_creating(versions: Path, file_name: str, revision: str, table: str) -> None:
@@ -260,8 +263,8 @@ def test_missing_script_location_names_the_path(backend: Path) -> None:
 
 def test_two_heads_refuse_to_upgrade(backend: Path, empty_database_url: URL) -> None:
     versions = backend / "migrations" / "versions"
-    write_creating(versions, "004_left.py", "004", "left_side")
-    write_creating(versions, "005_right.py", "005", "right_side")
+    write_creating(versions, f"{NEXT}_left.py", NEXT, "left_side")
+    write_creating(versions, f"{LATER}_right.py", LATER, "right_side")
     failed = run_alembic(backend, command_env(empty_database_url), "upgrade", "head")
     assert failed.returncode != 0
     assert failed.stdout.startswith("FAILED: Multiple head revisions are present")
@@ -271,14 +274,14 @@ def test_two_heads_refuse_to_upgrade(backend: Path, empty_database_url: URL) -> 
 
 def test_duplicate_revision_id_refuses_to_upgrade(backend: Path, empty_database_url: URL) -> None:
     versions = backend / "migrations" / "versions"
-    write_creating(versions, "004_mine.py", "004", "mine")
-    write_creating(versions, "004_theirs.py", "004", "theirs")
+    write_creating(versions, f"{NEXT}_mine.py", NEXT, "mine")
+    write_creating(versions, f"{NEXT}_theirs.py", NEXT, "theirs")
     failed = run_alembic(backend, command_env(empty_database_url), "upgrade", "head")
     assert failed.returncode == 1
     assert failed.stderr.strip().splitlines() == [
-        "error: revision '004' is declared by 004_mine.py and 004_theirs.py (two branches "
-        "numbered a revision alike), so Alembic would run only one; nothing was migrated: run "
-        "`make renumber` to move this branch's revisions after the base branch's head"
+        f"error: revision '{NEXT}' is declared by {NEXT}_mine.py and {NEXT}_theirs.py (two "
+        "branches numbered a revision alike), so Alembic would run only one; nothing was "
+        "migrated: run `make renumber` to move this branch's revisions after the base branch's head"
     ]
     assert revision_of(empty_database_url) is None
 
@@ -286,7 +289,10 @@ def test_duplicate_revision_id_refuses_to_upgrade(backend: Path, empty_database_
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (("downgrade", "-4"), "FAILED: Relative revision -4 didn't produce 4 migrations"),
+        (
+            ("downgrade", f"-{PAST_BASE}"),
+            f"FAILED: Relative revision -{PAST_BASE} didn't produce {PAST_BASE} migrations",
+        ),
         (("stamp", "999"), "FAILED: Can't locate revision identified by '999'"),
         (("upgrade", "999"), "FAILED: Can't locate revision identified by '999'"),
     ],

@@ -252,9 +252,9 @@ PRINT_ARGS = "printf '<%s>\\n'"
         (("test-fast", f"args={MAKE_CODE}", "COMPILED_ENV=true"), None),
         (("k8s", f"IMAGE={MAKE_CODE}"), None),
     ],
-    ids=lambda value: "-".join(arg.split("=")[0] for arg in value[:2])
-    if isinstance(value, tuple)
-    else "",
+    ids=lambda value: (
+        "-".join(arg.split("=")[0] for arg in value[:2]) if isinstance(value, tuple) else ""
+    ),
 )
 def test_make_passes_user_values_as_text_never_as_make_code(
     repo: Path, args: tuple[str, ...], printed: str | None

@@ -16,7 +16,7 @@ from sqlalchemy.pool import NullPool
 
 from chat_backend.db.lock_timeouts import lock_timeout_advice, locked_tables
 from chat_backend.db.migration_runtime import LOCK_KEY
-from tests.alembic_support import HEAD, migration_config, write_revision
+from tests.alembic_support import HEAD, NEXT, migration_config, write_revision
 from tests.reliability_support import (
     COMMAND_TIMEOUT_S,
     alembic_command,
@@ -99,8 +99,8 @@ def test_killed_migrator_leaves_the_last_committed_revision_and_no_lock(
     directory = migrations_copy(tmp_path / "backend")
     write_revision(
         directory / "migrations" / "versions",
-        "004_slow.py",
-        revision="004",
+        f"{NEXT}_slow.py",
+        revision=NEXT,
         down_revision=HEAD,
         upgrade=SLOW_UPGRADE,
         downgrade='op.execute("DROP TABLE half_done")',
@@ -118,7 +118,7 @@ def test_killed_migrator_leaves_the_last_committed_revision_and_no_lock(
             "SELECT pid FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' "
             "AND state = 'active' AND datname = current_database()",
         ),
-        "revision 004 to be in its pg_sleep",
+        f"revision {NEXT} to be in its pg_sleep",
     )
     assert migrator.poll() is None
     migrator.send_signal(signal.SIGKILL)
@@ -142,7 +142,7 @@ def test_killed_migrator_leaves_the_last_committed_revision_and_no_lock(
         directory, command_env(empty_database_url, SLOW_SECONDS="0"), "upgrade", "head"
     )
     assert rerun.returncode == 0, rerun.stderr
-    assert scalar(watcher, "SELECT version_num FROM alembic_version") == "004"
+    assert scalar(watcher, "SELECT version_num FROM alembic_version") == NEXT
     assert scalar(watcher, "SELECT to_regclass('half_done') IS NOT NULL") is True
 
 

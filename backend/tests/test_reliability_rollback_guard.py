@@ -66,13 +66,14 @@ def test_refuses_to_drop_rows_and_changes_nothing(
     engine: Engine, capsys: pytest.CaptureFixture[str]
 ) -> None:
     add_rows(engine)
-    assert guard("--steps", "2", "--backup", "backups/before.dump") == DATA_LOSS_REFUSED
+    steps = int(HEAD) - 1  # down to 001: users.email (003) and ai_chats (002) go
+    assert guard("--steps", str(steps), "--backup", "backups/before.dump") == DATA_LOSS_REFUSED
     # Alembic's progress lines come first: the downgrade ran, and was rolled back.
     assert capsys.readouterr().err.splitlines(keepends=True)[-1] == (
-        "error: rollback refused: undoing 2 revision(s) from 003 to 001 drops data: column "
-        "users.email (1 non-null value), table ai_chats (1 row); nothing was changed. A backup "
-        "of the database is in backups/before.dump. To drop it anyway: make rollback STEPS=2 "
-        "FORCE=1\n"
+        f"error: rollback refused: undoing {steps} revision(s) from {HEAD} to 001 drops data: "
+        "column users.email (1 non-null value), table ai_chats (1 row); nothing was changed. A "
+        "backup of the database is in backups/before.dump. To drop it anyway: make rollback "
+        f"STEPS={steps} FORCE=1\n"
     )
     assert revision(engine) == HEAD
 
@@ -80,7 +81,8 @@ def test_refuses_to_drop_rows_and_changes_nothing(
 @pytest.mark.usefixtures("guard_env")
 def test_force_rolls_back_anyway(engine: Engine, capsys: pytest.CaptureFixture[str]) -> None:
     add_rows(engine)
-    assert rollback_guard.main(["--steps", "1", "--force", "--config", str(ALEMBIC_INI)]) == 0
+    steps = str(int(HEAD) - 2)  # down to 002: users.email (003) goes
+    assert rollback_guard.main(["--steps", steps, "--force", "--config", str(ALEMBIC_INI)]) == 0
     assert revision(engine) == "002"
     assert "rollback: dropping column users.email (1 non-null value), as FORCE=1 asks" in (
         capsys.readouterr().err
@@ -89,7 +91,7 @@ def test_force_rolls_back_anyway(engine: Engine, capsys: pytest.CaptureFixture[s
 
 @pytest.mark.usefixtures("guard_env")
 def test_empty_tables_roll_back_without_force(engine: Engine) -> None:
-    assert rollback_guard.main(["--steps", "3", "--config", str(ALEMBIC_INI)]) == 0
+    assert rollback_guard.main(["--steps", str(int(HEAD)), "--config", str(ALEMBIC_INI)]) == 0
     assert revision(engine) is None
 
 
@@ -97,10 +99,11 @@ def test_empty_tables_roll_back_without_force(engine: Engine) -> None:
 def test_steps_past_the_first_revision_say_how_many_there_are(
     engine: Engine, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert guard("--steps", "5") == 2
+    past = int(HEAD) + 2
+    assert guard("--steps", str(past)) == 2
     assert capsys.readouterr().err == (
-        "error: STEPS=5 goes past the first revision: the database is at 003, 3 revision(s) "
-        "above base; undo them all with: make rollback STEPS=3\n"
+        f"error: STEPS={past} goes past the first revision: the database is at {HEAD}, "
+        f"{int(HEAD)} revision(s) above base; undo them all with: make rollback STEPS={int(HEAD)}\n"
     )
     assert revision(engine) == HEAD
 

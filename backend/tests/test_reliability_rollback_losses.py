@@ -17,7 +17,7 @@ from sqlalchemy.pool import NullPool
 from chat_backend.db.migration_runtime import LOCK_KEY
 from chat_backend.exit_codes import DATA_LOSS_REFUSED
 from chat_backend.revisions import rollback_guard
-from tests.alembic_support import write_revision
+from tests.alembic_support import HEAD, LATER, NEXT, write_revision
 from tests.reliability_support import (
     COMMAND_TIMEOUT_S,
     SETTINGS,
@@ -26,25 +26,25 @@ from tests.reliability_support import (
 )
 from tests.waiting import wait_until
 
-# Later revisions of the test's own copy of the migrations, on top of the real 003, each with
+# Later revisions of the test's own copy of the migrations, on top of the real head, each with
 # the rows it is given and the rollback (STEPS) that would lose them.
 CASES = {
     "column-renamed-by-a-later-revision": (
         [
             (
-                "004",
+                NEXT,
                 "op.alter_column('users', 'email', new_column_name='contact_email')",
                 "op.alter_column('users', 'contact_email', new_column_name='email')",
             )
         ],
         "SELECT 1",
-        2,
+        int(HEAD) - 1,  # down to 002: 003's downgrade drops the renamed column
         "column users.contact_email (1 non-null value)",
     ),
     "drop-schema-cascade": (
         [
             (
-                "004",
+                NEXT,
                 "op.execute('CREATE SCHEMA archive; CREATE TABLE archive.notes (body text)')",
                 "op.execute('DROP SCHEMA archive CASCADE')",
             )
@@ -56,7 +56,7 @@ CASES = {
     "drop-type-cascade": (
         [
             (
-                "004",
+                NEXT,
                 "op.execute(\"CREATE TYPE mood AS ENUM ('calm', 'busy'); "
                 'ALTER TABLE users ADD COLUMN mood mood")',
                 "op.execute('DROP TYPE mood CASCADE')",
@@ -67,7 +67,7 @@ CASES = {
         "column users.mood (1 non-null value)",
     ),
     "rows-deleted-by-a-downgrade": (
-        [("004", "pass", "op.execute(\"DELETE FROM users WHERE username = 'ada'\")")],
+        [(NEXT, "pass", "op.execute(\"DELETE FROM users WHERE username = 'ada'\")")],
         "SELECT 1",
         1,
         "table users (1 of 2 rows deleted)",
@@ -81,7 +81,7 @@ def migrations(tmp_path: Path) -> Path:
 
 
 def add_revisions(migrations: Path, revisions: list[tuple[str, str, str]]) -> None:
-    down = "003"
+    down = HEAD
     for revision, upgrade, downgrade in revisions:
         write_revision(
             migrations / "migrations" / "versions",
@@ -167,8 +167,8 @@ def test_two_rollbacks_at_once_cannot_both_pass(
     add_revisions(
         migrations,
         [
-            ("004", "op.execute('CREATE TABLE notes (body text)')", "op.drop_table('notes')"),
-            ("005", "op.execute('CREATE TABLE scratch (x int)')", "op.drop_table('scratch')"),
+            (NEXT, "op.execute('CREATE TABLE notes (body text)')", "op.drop_table('notes')"),
+            (LATER, "op.execute('CREATE TABLE scratch (x int)')", "op.drop_table('scratch')"),
         ],
     )
     upgrade(database_url, migrations)
@@ -193,8 +193,8 @@ def test_two_rollbacks_at_once_cannot_both_pass(
         for process, (_, err) in zip((first, second), results, strict=True)
         if process.returncode
     )
-    assert "undoing 1 revision(s) from 004 to 003 drops data: table notes (1 row)" in refusal
-    assert sql(engine, "SELECT version_num FROM alembic_version") == "004"
+    assert f"undoing 1 revision(s) from {NEXT} to {HEAD} drops data: table notes (1 row)" in refusal
+    assert sql(engine, "SELECT version_num FROM alembic_version") == NEXT
     assert sql(engine, "SELECT count(*) FROM notes") == 1
 
 
@@ -205,8 +205,8 @@ def test_a_failing_downgrade_changes_nothing_and_says_so(
     add_revisions(
         migrations,
         [
-            ("004", "op.execute('CREATE TABLE notes (body text)')", "op.drop_table('notes')"),
-            ("005", "pass", "op.execute('SELECT 1 / 0')"),
+            (NEXT, "op.execute('CREATE TABLE notes (body text)')", "op.drop_table('notes')"),
+            (LATER, "pass", "op.execute('SELECT 1 / 0')"),
         ],
     )
     upgrade(database_url, migrations)
@@ -218,7 +218,7 @@ def test_a_failing_downgrade_changes_nothing_and_says_so(
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error")]
     assert len(errors) == 1
     assert "division by zero" in errors[0]
-    assert sql(engine, "SELECT version_num FROM alembic_version") == "005"
+    assert sql(engine, "SELECT version_num FROM alembic_version") == LATER
     assert sql(engine, "SELECT to_regclass('notes') IS NOT NULL") is True
 
 
@@ -232,7 +232,7 @@ def test_a_downgrade_that_cannot_run_in_a_transaction_changes_nothing(
         migrations,
         [
             (
-                "004",
+                NEXT,
                 "op.execute('CREATE TABLE notes (body text)')",
                 """
                 with op.get_context().autocommit_block():
@@ -250,6 +250,6 @@ def test_a_downgrade_that_cannot_run_in_a_transaction_changes_nothing(
     assert exited.value.code == 1
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error")]
     assert len(errors) == 1, errors
-    assert sql(engine, "SELECT version_num FROM alembic_version") == "004"
+    assert sql(engine, "SELECT version_num FROM alembic_version") == NEXT
     assert sql(engine, "SELECT to_regclass('notes') IS NOT NULL") is True
     assert sql(engine, "SELECT to_regclass('ix_users_created') IS NULL") is True

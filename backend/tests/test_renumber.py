@@ -18,6 +18,7 @@ from chat_backend.db.revision_ids import declared_down_revision, declared_revisi
 from chat_backend.revisions.checks.numbering import check_numbering
 from chat_backend.revisions.cli import main
 from chat_backend.revisions.layout import MigrationLayout
+from tests.alembic_support import HEAD, LATER, NEXT
 from tests.checks_support import add_revision, copy_project
 
 AVATAR = (
@@ -49,13 +50,13 @@ class Repo:
         add_revision(
             self.layout,
             file_name,
-            revision="004",
-            down_revision="003",
+            revision=NEXT,
+            down_revision=HEAD,
             upgrade=change[0],
             downgrade=change[1],
         )
         path = self.layout.versions_dir / file_name
-        header = f'"""{file_name}\n\nRevision ID: 004\nRevises: 003\n"""'
+        header = f'"""{file_name}\n\nRevision ID: {NEXT}\nRevises: {HEAD}\n"""'
         path.write_text(path.read_text().replace(f'"""{file_name}"""', header))
         self.git("add", "-A")
         self.git("commit", "-qm", f"add {file_name}")
@@ -77,7 +78,7 @@ class Repo:
 @pytest.fixture
 def merged(tmp_path: Path, empty_database_url: URL, monkeypatch: pytest.MonkeyPatch) -> Repo:
     """main and feature each added 004; the database ran feature's; feature merged main."""
-    return merge_branches(tmp_path, empty_database_url, monkeypatch, "004_add_avatar.py")
+    return merge_branches(tmp_path, empty_database_url, monkeypatch, f"{NEXT}_add_avatar.py")
 
 
 def merge_branches(
@@ -96,7 +97,7 @@ def merge_branches(
     repo.add(feature_file, AVATAR)
     command.upgrade(repo.layout.config(empty_database_url), "head")
     repo.git("checkout", "-q", "main")
-    repo.add("004_add_phone.py", PHONE)
+    repo.add(f"{NEXT}_add_phone.py", PHONE)
     repo.git("checkout", "-q", "feature")
     repo.git("merge", "-q", "--no-edit", "main")
     return repo
@@ -110,19 +111,22 @@ def test_renumber_moves_the_branch_after_the_base_and_brings_the_database_along(
 
     assert code == 0, output
     versions = merged.layout.versions_dir
-    assert not (versions / "004_add_avatar.py").exists()
-    moved = versions / "005_add_avatar.py"
-    assert (declared_revision(moved), declared_down_revision(moved.read_text())) == ("005", "004")
-    assert "Revision ID: 005\nRevises: 004\n" in moved.read_text()
+    assert not (versions / f"{NEXT}_add_avatar.py").exists()
+    moved = versions / f"{LATER}_add_avatar.py"
+    assert (declared_revision(moved), declared_down_revision(moved.read_text())) == (LATER, NEXT)
+    assert f"Revision ID: {LATER}\nRevises: {NEXT}\n" in moved.read_text()
     assert check_numbering(versions) == []
-    assert "renumber: 004_add_avatar.py -> 005_add_avatar.py (revision 005, after 004)" in output
-    assert "Rolled back revision 004 (applied under the number it is leaving)" in output
+    assert (
+        f"renumber: {NEXT}_add_avatar.py -> {LATER}_add_avatar.py (revision {LATER}, after {NEXT})"
+        in output
+    )
+    assert f"Rolled back revision {NEXT} (applied under the number it is leaving)" in output
     assert "make restore name=renumber-" in output
-    assert merged.scalar("SELECT version_num FROM alembic_version") == "003"
+    assert merged.scalar("SELECT version_num FROM alembic_version") == HEAD
     staged = merged.git("diff", "--cached", "--name-only")
-    assert "005_add_avatar.py" in staged
+    assert f"{LATER}_add_avatar.py" in staged
     assert "db/schema.sql" in staged
-    assert merged.layout.schema_sql.read_text().startswith("-- The schema at revision 005,")
+    assert merged.layout.schema_sql.read_text().startswith(f"-- The schema at revision {LATER},")
 
     command.upgrade(merged.layout.config(merged.url), "head")
 
@@ -131,8 +135,8 @@ def test_renumber_moves_the_branch_after_the_base_and_brings_the_database_along(
     with engine.connect() as connection:
         recorded = dict(connection.execute(select(checksums.c.revision, checksums.c.sha256)).all())
     engine.dispose()
-    assert recorded["004"] == file_checksum(versions / "004_add_phone.py")
-    assert recorded["005"] == file_checksum(moved)
+    assert recorded[NEXT] == file_checksum(versions / f"{NEXT}_add_phone.py")
+    assert recorded[LATER] == file_checksum(moved)
 
 
 def test_a_second_run_has_nothing_to_renumber(
@@ -150,16 +154,17 @@ def test_a_second_run_has_nothing_to_renumber(
 def test_uncommitted_revision_files_are_refused_in_one_line(
     merged: Repo, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    add_revision(merged.layout, "005_wip.py", revision="005", down_revision="004")
+    add_revision(merged.layout, f"{LATER}_wip.py", revision=LATER, down_revision=NEXT)
     with pytest.raises(SystemExit) as exited:
         merged.renumber(capsys)
     assert exited.value.code == 2
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line == (
-        "error: revision files have uncommitted changes (backend/migrations/versions/005_wip.py): "
-        "commit or stash them, then run `make renumber` again"
+        "error: revision files have uncommitted changes "
+        f"(backend/migrations/versions/{LATER}_wip.py): commit or stash them, then run "
+        "`make renumber` again"
     )
-    assert (merged.layout.versions_dir / "004_add_avatar.py").exists()
+    assert (merged.layout.versions_dir / f"{NEXT}_add_avatar.py").exists()
 
 
 # git quotes a name with bytes outside ASCII ("004_a\\303\\261adir.py") unless asked for
@@ -174,22 +179,25 @@ def test_every_file_name_is_renumbered(
     capsys: pytest.CaptureFixture[str],
     name: str,
 ) -> None:
-    repo = merge_branches(tmp_path, empty_database_url, monkeypatch, f"004_{name}.py")
+    repo = merge_branches(tmp_path, empty_database_url, monkeypatch, f"{NEXT}_{name}.py")
 
     code, output = repo.renumber(capsys)
 
     assert code == 0, output
     versions = repo.layout.versions_dir
-    assert not (versions / f"004_{name}.py").exists()
-    assert declared_revision(versions / f"005_{name}.py") == "005"
+    assert not (versions / f"{NEXT}_{name}.py").exists()
+    assert declared_revision(versions / f"{LATER}_{name}.py") == LATER
     assert check_numbering(versions) == []
-    assert f"renumber: 004_{name}.py -> 005_{name}.py (revision 005, after 004)" in output
+    assert (
+        f"renumber: {NEXT}_{name}.py -> {LATER}_{name}.py (revision {LATER}, after {NEXT})"
+        in output
+    )
 
 
 def test_uncommitted_files_are_named_as_they_are(
     merged: Repo, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    add_revision(merged.layout, "005_wïp.py", revision="005", down_revision="004")
+    add_revision(merged.layout, f"{LATER}_wïp.py", revision=LATER, down_revision=NEXT)
     with pytest.raises(SystemExit):
         merged.renumber(capsys)
-    assert "(backend/migrations/versions/005_wïp.py)" in capsys.readouterr().err
+    assert f"(backend/migrations/versions/{LATER}_wïp.py)" in capsys.readouterr().err

@@ -10,6 +10,7 @@ from alembic import command
 from sqlalchemy import URL
 
 from chat_backend.db.revision_status import main
+from tests.alembic_support import HEAD, NEXT
 from tests.checks_support import add_revision, copy_project
 
 
@@ -17,7 +18,7 @@ from tests.checks_support import add_revision, copy_project
 def at_004(tmp_path: Path, empty_database_url: URL, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A database migrated with a 004; the file of 004 returned (still there)."""
     layout = copy_project(tmp_path)
-    path = add_revision(layout, "004_add_phone.py", revision="004", down_revision="003")
+    path = add_revision(layout, f"{NEXT}_add_phone.py", revision=NEXT, down_revision=HEAD)
     command.upgrade(layout.config(empty_database_url), "head")
     monkeypatch.setenv("ALEMBIC_CONFIG", str(layout.alembic_ini))
     monkeypatch.setenv("DATABASE_URL", empty_database_url.render_as_string(hide_password=False))
@@ -25,14 +26,14 @@ def at_004(tmp_path: Path, empty_database_url: URL, monkeypatch: pytest.MonkeyPa
 
 
 PHANTOM = (
-    "004 (phantom: applied, but not in this checkout; `make migrate` rolls it back after a "
+    f"{NEXT} (phantom: applied, but not in this checkout; `make migrate` rolls it back after a "
     "snapshot)"
 )
 
 
 def test_current_marks_a_phantom(at_004: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["current"]) == 0
-    assert "004 (head)" in capsys.readouterr().out
+    assert f"{NEXT} (head)" in capsys.readouterr().out
 
     at_004.unlink()
     assert main(["current"]) == 0
@@ -46,7 +47,7 @@ def test_history_marks_a_phantom_above_the_checkout_s_revisions(
     assert main(["history"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == PHANTOM
-    assert any(line.startswith("Rev: 003 (head)") for line in lines)
+    assert any(line.startswith(f"Rev: {HEAD} (head)") for line in lines)
 
 
 def test_an_unknown_command_is_refused_with_the_usage(capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import URL
 
 from chat_backend.revisions.cli import main
 from chat_backend.revisions.layout import MigrationLayout
-from tests.alembic_support import BACKEND_DIR
+from tests.alembic_support import BACKEND_DIR, HEAD, NEXT
 from tests.checks_support import REAL, add_revision, copy_project
 from tests.reliability_support import COMMAND_TIMEOUT_S, command_env
 
@@ -35,7 +35,9 @@ def test_revision_writes_the_next_file(
     project: MigrationLayout, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert run(project, "revision", "--message", "add phone") == 0
-    assert capsys.readouterr().out.endswith(f"wrote {project.versions_dir / '004_add_phone.py'}\n")
+    assert capsys.readouterr().out.endswith(
+        f"wrote {project.versions_dir / f'{NEXT}_add_phone.py'}\n"
+    )
 
 
 @pytest.mark.usefixtures("throwaway_on_test_server")
@@ -59,9 +61,9 @@ def test_check_fails_with_one_error_line_per_problem(
 ) -> None:
     add_revision(
         project,
-        "004_drop.py",
-        revision="004",
-        down_revision="003",
+        f"{NEXT}_drop.py",
+        revision=NEXT,
+        down_revision=HEAD,
         upgrade='op.drop_column("users", "last_login_at")',
         downgrade='op.add_column("users", sa.Column("last_login_at", sa.TIMESTAMP(True)))',
     )
@@ -69,7 +71,7 @@ def test_check_fails_with_one_error_line_per_problem(
     captured = capsys.readouterr()
     assert "FAIL  squawk lint of new revisions" in captured.out
     assert "FAIL  models match migrations (alembic check)" in captured.out
-    assert "error: revision 004 (004_drop.py): squawk ban-drop-column: " in captured.err
+    assert f"error: revision {NEXT} ({NEXT}_drop.py): squawk ban-drop-column: " in captured.err
     assert captured.err.endswith("make check: 3 problem(s), listed above\n")
 
 

@@ -47,7 +47,7 @@ USERS = Table(
         comment="Login name, unique across users.",
     ),
     Column("display_name", String(100), comment="Name shown in the UI."),
-    Column("email", String(255), unique=True, comment="Contact address, unique when set."),
+    Column("email", String(255), comment="Contact address, unique ignoring case when set."),
     Column(
         "preferences",
         JSONB,
@@ -63,6 +63,8 @@ USERS = Table(
         comment="When the user was created.",
     ),
     Column("last_login_at", TIMESTAMPTZ, comment="When the user last logged in."),
+    # `Ann@Example.com` and `ann@example.com` are one mailbox: unique ignoring case.
+    Index("uq_users_email", text("lower(email)"), unique=True),
     comment="People who own chats.",
 )
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.alembic_support import write_revision
+from tests.alembic_support import HEAD, NEXT, write_revision
 from tests.e2e.compose_project import ComposeProject
 from tests.waiting import wait_until
 
@@ -67,13 +67,13 @@ def test_code_edits_and_new_revisions_reach_the_backend(watching: ComposeProject
     wait_until(lambda: title() == "Edited", "the edited code runs", TIMEOUT_S, 0.5)
 
     versions = watching.directory / "backend" / "migrations" / "versions"
-    write_revision(versions, "004_noop.py", revision="004", down_revision="003")
+    write_revision(versions, f"{NEXT}_noop.py", revision=NEXT, down_revision=HEAD)
 
     def head() -> str | None:
         response = answer(f"{base}/health")
         return response.json()["head"] if response else None
 
-    wait_until(lambda: head() == "004", "the backend knows the new head", TIMEOUT_S, 0.5)
+    wait_until(lambda: head() == NEXT, "the backend knows the new head", TIMEOUT_S, 0.5)
     assert health_status(watching) == 503
     watching.make("migrate")
     assert health_status(watching) == 200

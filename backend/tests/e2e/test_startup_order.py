@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from tests.alembic_support import write_revision
+from tests.alembic_support import HEAD, NEXT, write_revision
 from tests.e2e.compose_project import ComposeProject
 
 SLOW_INIT_SECONDS = 8
@@ -28,9 +28,9 @@ def test_failing_revision_stops_the_chain(project: ComposeProject) -> None:
     versions = project.directory / "backend" / "migrations" / "versions"
     write_revision(
         versions,
-        "004_fails.py",
-        revision="004",
-        down_revision="003",
+        f"{NEXT}_fails.py",
+        revision=NEXT,
+        down_revision=HEAD,
         upgrade="""
             op.execute("CREATE TABLE half_done (id int)")
             op.execute("ALTER TABLE no_such_table ADD COLUMN x int")
@@ -44,10 +44,10 @@ def test_failing_revision_stops_the_chain(project: ComposeProject) -> None:
     # Compose may create the backend container, but must never start it.
     assert all(c.attrs["State"]["Status"] == "created" for c in project.containers("backend"))
     log = project.logs("migrator")
-    assert "migration 004 failed" in log
+    assert f"migration {NEXT} failed" in log
     assert 'relation "no_such_table" does not exist' in log
-    assert "stays at revision 003" in log
-    assert project.sql("SELECT version_num FROM alembic_version") == "003"
+    assert f"stays at revision {HEAD}" in log
+    assert project.sql("SELECT version_num FROM alembic_version") == HEAD
     assert project.sql("SELECT to_regclass('half_done') IS NULL") == "t"
 
 
@@ -72,6 +72,6 @@ def test_password_with_url_special_characters_works_everywhere(project: ComposeP
     project.timed_up()
 
     assert project.health().status_code == 200
-    assert "003 (head)" in project.make("current").stdout
+    assert f"{HEAD} (head)" in project.make("current").stdout
     env = project.compose("exec", "-T", "backend", "printenv", "POSTGRES_PASSWORD").stdout
     assert env.strip() == SPECIAL_PASSWORD

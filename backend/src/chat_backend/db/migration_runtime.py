@@ -163,7 +163,9 @@ def failure_message(connection: Connection, script: ScriptDirectory, error: DBAP
         connection.rollback()
     current = MigrationContext.configure(connection).get_current_revision()
     reason = str(error.orig or error).strip().splitlines()[0]
-    fix = "Fix the revision, then run `make migrate` again."
+    # A revision that checks the data first says in its HINT what to change there.
+    hint = getattr(getattr(error.orig, "diag", None), "message_hint", None)
+    fix = hint or "Fix the revision, then run `make migrate` again."
     if is_lock_timeout(error):
         reason += f": {lock_timeout_advice(connection, error.statement)}"
         fix = "Nothing in the revision needs fixing."
