@@ -23,8 +23,8 @@ from pathlib import Path
 from sqlalchemy import URL
 
 from chat_backend.config import parse_postgres_url
+from chat_backend.db.local_guard import refusal
 from chat_backend.local_db.cluster import Cluster
-from chat_backend.local_db.guard import RefusedError, require_local
 from chat_backend.local_db.target import Target
 
 NO_SERVER = (
@@ -145,9 +145,9 @@ def compose_db_server(project: Path | None = None) -> URL:
     image makes POSTGRES_USER one). Left running: it is the developer's own database server.
 
     Its address is the one Compose publishes for it, and its credentials the service's own:
-    never the app's settings, which may name any server (DATABASE_URL in a .env, say). The
-    address must be local as libpq will reach it (PGHOSTADDR could send it elsewhere), or it
-    is refused: this server gets databases created and dropped on it."""
+    never the app's settings, which may name any server (DATABASE_URL in a .env, say). The one
+    guard (local_guard) judges libpq's options here, before anything connects (PGHOSTADDR
+    could send it elsewhere), and every session local_db.cluster opens on it."""
     project = project or next(
         (d for d in (Path.cwd(), *Path.cwd().parents) if (d / "compose.yaml").exists()), None
     )
@@ -166,10 +166,9 @@ def compose_db_server(project: Path | None = None) -> URL:
         port=int(port),
         database="postgres",
     )
-    try:
-        require_local("test", Target.from_url(url, "test").connect_options("postgres"))
-    except RefusedError as error:
-        raise RuntimeError(f"the Compose db service is not a local server: {error}") from None
+    reason = refusal("test", options=Target.from_url(url, "test").connect_options("postgres"))
+    if reason is not None:
+        raise RuntimeError(f"the Compose db service is not a local server: {reason}")
     return url
 
 
