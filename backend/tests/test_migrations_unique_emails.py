@@ -26,8 +26,17 @@ from tests.reliability_support import (
 )
 
 [FILE] = (BACKEND_DIR / "migrations" / "versions").glob("*_emails_unique_ignoring_case.py")
-REVISION = declared_revision(FILE)
-BEFORE = declared_down_revision(FILE.read_text())
+
+
+def _declared(path: Path) -> tuple[str, str]:
+    """The revision's id and the one it follows."""
+    revision, before = declared_revision(path), declared_down_revision(path.read_text())
+    assert isinstance(revision, str)
+    assert isinstance(before, str)
+    return revision, before
+
+
+REVISION, BEFORE = _declared(FILE)
 USERS = (
     "INSERT INTO users (username, email) VALUES ('ann', 'ann@example.com'), "
     "('bob', 'bob@example.com'), ('ann2', 'Ann@Example.com'), ('zed', NULL), ('zed2', NULL)"
@@ -59,7 +68,6 @@ def scalars(engine: Engine, query: str) -> list[object]:
 def test_case_variants_stop_the_upgrade_naming_them_and_the_fix(
     empty_database_url: URL, engine: Engine, tmp_path: Path
 ) -> None:
-    assert isinstance(BEFORE, str)
     command.upgrade(migration_config(empty_database_url), BEFORE)
     with engine.begin() as connection:
         connection.execute(text(USERS))
@@ -94,7 +102,6 @@ def test_the_upgrade_keeps_users_and_refuses_case_variants(
     empty_database_url: URL, engine: Engine
 ) -> None:
     config = migration_config(empty_database_url)
-    assert isinstance(BEFORE, str)
     command.upgrade(config, BEFORE)
     with engine.begin() as connection:
         connection.execute(text(USERS.replace("'Ann@Example.com'", "'ann2@example.com'")))
@@ -117,7 +124,6 @@ def test_the_downgrade_restores_the_byte_wise_constraint(
 ) -> None:
     config = migration_config(empty_database_url)
     command.upgrade(config, REVISION)
-    assert isinstance(BEFORE, str)
 
     command.downgrade(config, BEFORE)
 
