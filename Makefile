@@ -18,6 +18,8 @@ MIGRATOR := scripts/in-stack.sh
 # The revision tooling's command line, on the host (backend/src/chat_backend/revisions/cli.py);
 # the targets only pass it their arguments (BASE, for renumber, through the environment).
 REVISIONS := cd backend && uv run --frozen python -m chat_backend.revisions
+# The same as one command, for the scripts that wrap it (scripts/with-stack-key.sh).
+REVISIONS_COMMAND := uv run --frozen --directory backend python -m chat_backend.revisions
 # Values a user gives (m=, rev=, from=, to=, s=, name=, file=, args=) reach the commands through
 # the environment ("$${m}"), never pasted into the command line: a backtick stays text.
 
@@ -156,7 +158,7 @@ restore-backup: ## Put a backup back: make restore-backup file=backups/NAME.dump
 
 .PHONY: renumber
 renumber: ## After merging a branch: number this branch's revisions after the base's head (BASE=main default)
-	$(REVISIONS) renumber
+	scripts/with-stack-key.sh $(REVISIONS_COMMAND) renumber
 
 .PHONY: check
 check: ## Gate new revisions: numbering, one head, squawk, up-down-up, drift, checksums, schema.sql
