@@ -7,4 +7,6 @@ layout says where the files are, files numbers and writes them, checks/ is the g
 image by `make rollback`), and throwaway_postgres finds or starts the server the checks run
 on (its databases are made by local_db.cluster). renumber is `make renumber`: it moves the
 revisions this branch added (branch_revisions asks git which) after the base branch's head.
+head_file keeps versions/HEAD, the committed name of the head revision's file that makes two
+branches adding a revision conflict in git.
 """

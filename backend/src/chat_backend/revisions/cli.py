@@ -22,8 +22,10 @@ from chat_backend.revisions.branch_revisions import Repository
 from chat_backend.revisions.checks.applied import check_applied
 from chat_backend.revisions.checks.failure import Failure
 from chat_backend.revisions.checks.gate import run_gate
+from chat_backend.revisions.checks.head_file import check_head_file
 from chat_backend.revisions.checks.schema_dump import write_schema_file
 from chat_backend.revisions.files import autogenerate_revision, write_merge, write_revision
+from chat_backend.revisions.head_file import expected, is_current, write_head_file
 from chat_backend.revisions.layout import MigrationLayout
 from chat_backend.revisions.renumber import apply, bring_database_along, plan
 from chat_backend.revisions.throwaway_postgres import throwaway_database
@@ -38,6 +40,12 @@ def check(layout: MigrationLayout, _args: argparse.Namespace) -> int:
         return 1
     print("make check: all passed")
     return 0
+
+
+def head(layout: MigrationLayout, _args: argparse.Namespace) -> int:
+    failures = check_head_file(layout.script())
+    _report("versions/HEAD names the head", failures)
+    return 1 if failures else 0
 
 
 def revision(layout: MigrationLayout, args: argparse.Namespace) -> int:
@@ -94,6 +102,7 @@ def renumber(layout: MigrationLayout, args: argparse.Namespace) -> int:
             f"renumber: nothing to renumber: the revisions this branch added since it left "
             f"{args.base!r} (if any) already follow its head"
         )
+        _keep_head_file(layout, repository)
         return 0
     logging.basicConfig(format="renumber: %(message)s")
     bring_database_along(settings_or_exit(), moves)
@@ -107,8 +116,20 @@ def renumber(layout: MigrationLayout, args: argparse.Namespace) -> int:
     head = _write_schema(layout)
     repository.git("add", str(layout.schema_sql))
     print(f"renumber: rewrote db/schema.sql (the schema at revision {head})")
+    _keep_head_file(layout, repository)
     print("renumber: the changes are staged; run `make check`, then commit them")
     return 0
+
+
+def _keep_head_file(layout: MigrationLayout, repository: Repository) -> None:
+    """Rewrite and stage versions/HEAD when it names another file (or holds a merge
+    conflict): staging it is what marks the conflict resolved."""
+    script = layout.script()
+    if is_current(script):
+        return
+    path = write_head_file(script)
+    repository.git("add", path.name)
+    print(f"renumber: rewrote versions/{path.name} (it names {', '.join(expected(script))})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -138,6 +159,12 @@ def _parser() -> argparse.ArgumentParser:
         check,
         "the migration gate, on a throwaway PostgreSQL: numbering, one head, squawk lint, "
         "stairway, models match migrations, checksums, db/schema.sql",
+    )
+    add(
+        "head",
+        head,
+        "only the check that versions/HEAD names the head revision's file (the pre-commit "
+        "hook; no database)",
     )
     add_revision = add("revision", revision, "write the next numbered revision")
     add_revision.add_argument("-m", "--message", required=True)
