@@ -117,6 +117,8 @@ def test_make_applied_names_a_revision_edited_after_the_database_ran_it(
     assert edited.returncode != 0
     assert "FAIL  applied revisions unchanged (checksums)" in edited.stdout
     assert "error: revision 003 (003_add_email_to_users.py)" in edited.stderr
+    assert '\n-        sa.Column("email", sa.String(length=255)' in edited.stderr
+    assert '\n+        sa.Column("email", sa.String(length=320)' in edited.stderr
 
 
 def test_a_missing_alembic_ini_exits_2_and_says_where_to_run(
