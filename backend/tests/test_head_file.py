@@ -86,7 +86,7 @@ def test_the_pre_commit_hook_fails_on_a_stale_file_in_one_line(project: Migratio
     env = command_env(ALEMBIC_CONFIG=str(project.alembic_ini))
 
     def run_hook() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(  # noqa: S603  # the hook's own entry, as pre-commit runs it
+        return subprocess.run(  # the hook's own entry, as pre-commit runs it
             shlex.split(hook["entry"]),
             cwd=BACKEND_DIR.parent,
             env=env,

@@ -27,10 +27,13 @@ from chat_backend.revisions.checks.schema_dump import write_schema_file
 from chat_backend.revisions.files import autogenerate_revision, write_merge, write_revision
 from chat_backend.revisions.head_file import expected, is_current, write_head_file
 from chat_backend.revisions.layout import MigrationLayout
+from chat_backend.revisions.migration_plan import build_plan
+from chat_backend.revisions.plan_report import as_json, as_text
 from chat_backend.revisions.renumber import apply, bring_database_along, plan
 from chat_backend.revisions.throwaway_postgres import throwaway_database
 
 Command = Callable[[MigrationLayout, argparse.Namespace], int]
+PLAN_FORMATS = ("text", "json")
 
 
 def check(layout: MigrationLayout, _args: argparse.Namespace) -> int:
@@ -92,6 +95,16 @@ def applied(layout: MigrationLayout, _args: argparse.Namespace) -> int:
     failures = check_applied(layout, settings_or_exit().url)
     _report("applied revisions unchanged (checksums)", failures)
     return 1 if failures else 0
+
+
+def plan_next_up(layout: MigrationLayout, args: argparse.Namespace) -> int:
+    if args.format not in PLAN_FORMATS:
+        exit_with_problems(
+            [f"format: {args.format!r} is not a format of make plan: use format=json, or none"]
+        )
+    plan = build_plan(layout, settings_or_exit())
+    print(as_json(plan) if args.format == "json" else as_text(plan))
+    return 0
 
 
 def renumber(layout: MigrationLayout, args: argparse.Namespace) -> int:
@@ -187,6 +200,13 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("BASE") or "main",
         help="the branch merged in (default: BASE, else main)",
     )
+    add_plan = add(
+        "plan",
+        plan_next_up,
+        "what the next `docker compose up` / `make migrate` would do to the configured "
+        "database (POSTGRES_* or DATABASE_URL), changing nothing",
+    )
+    add_plan.add_argument("--format", default="text", help="text (default), or json for tools")
     add_sql = add("sql", sql, "print the offline SQL of upgrading from one revision to another")
     add_sql.add_argument("--from", dest="start", default="base", help="default: base")
     add_sql.add_argument("--to", dest="end", default="head", help="default: head")
