@@ -42,7 +42,8 @@ class Drop:
     def __str__(self) -> str:
         name = self.table if self.schema == "public" else f"{self.schema}.{self.table}"
         what = f"table {name}" if self.column is None else f"column {name}.{self.column}"
-        held = "not in the database" if self.holds is None else f"{self.holds} {self.unit}"
+        unit = self.unit.removesuffix("s") if self.holds == 1 else self.unit
+        held = "not in the database" if self.holds is None else f"{self.holds} {unit}"
         return f"{what} ({held})"
 
 
