@@ -131,6 +131,7 @@ def test_the_json_plan_says_the_same_for_tools(
     assert (states[HEAD], states[p], states[n]) == ("applied", "phantom", "pending")
     [down] = plan["down"]
     assert down["revision"] == p
+    assert (down["source_stored"], down["proven"]) == (True, True)
     assert down["drops"] == [
         {"schema": "public", "table": "notes", "column": None, "holds": 2, "unit": "rows"}
     ]
@@ -147,7 +148,9 @@ def test_in_production_the_plan_is_the_migrators_refusal(
     monkeypatch.setenv("POSTGRES_PASSWORD", "a-real-production-password")
     output = switched.plan(capsys).splitlines()
     [stop] = [i for i, line in enumerate(output) if "would stop before changing anything" in line]
-    assert "nothing was changed, as APP_ENV is 'production'" in output[stop + 1]
+    assert output[stop + 1].startswith(
+        "  refusing to replace, delete or roll back data when APP_ENV is 'production'"
+    )
     assert not any("data loss" in line for line in output)
 
 
@@ -188,4 +191,26 @@ def test_an_unknown_format_is_one_line_and_exit_2(
     assert exited.value.code == 2
     assert capsys.readouterr().err == (
         "error: format: 'xml' is not a format of make plan: use format=json, or none\n"
+    )
+
+
+def test_a_stored_source_the_key_does_not_prove_is_said_so(
+    switched: Switched, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine = create_engine(switched.url, poolclass=NullPool)
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE alembic_version_checksums SET source = source || '# planted' "),
+        )
+    engine.dispose()
+
+    lines = switched.plan(capsys).splitlines()
+
+    assert any(
+        line.startswith("          proof: the key at ")
+        and line.endswith(
+            "(MIGRATION_SOURCE_KEY_FILE) does not prove its stored source; the migrator runs "
+            "only a source its own key proves, and stops otherwise"
+        )
+        for line in lines
     )

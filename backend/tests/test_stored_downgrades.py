@@ -6,7 +6,7 @@ from sqlalchemy import Engine, text
 
 from chat_backend.revisions.stored_downgrades import Drop, counted, drops
 
-SOURCE = '''
+SOURCE = """
 import sqlalchemy as sa
 from alembic import op
 
@@ -25,7 +25,7 @@ def downgrade() -> None:
     op.drop_table("archive", schema="old")
     op.drop_table(f"computed_{revision}")
     op.execute("DROP TABLE users")
-'''
+"""
 
 
 def test_only_literal_drop_calls_in_downgrade_are_read() -> None:
@@ -40,9 +40,7 @@ def test_only_literal_drop_calls_in_downgrade_are_read() -> None:
 def test_counts_say_what_each_drop_holds_now(engine: Engine) -> None:
     with engine.begin() as connection:
         connection.execute(
-            text(
-                "INSERT INTO users (username, display_name) VALUES ('ada', 'Ada'), ('bob', NULL)"
-            )
+            text("INSERT INTO users (username, display_name) VALUES ('ada', 'Ada'), ('bob', NULL)")
         )
     with engine.connect() as connection:
         found = [counted(connection, drop) for drop in drops(SOURCE, "<stored>")]

@@ -21,14 +21,10 @@ from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from chat_backend.config import Settings
+from chat_backend.db import local_guard
 from chat_backend.db.phantom_revisions import find_phantoms, refusal
 from chat_backend.db.revision_ids import duplicate_problem
-from chat_backend.db.stored_revisions import (
-    StoredRevision,
-    connected_host,
-    database_heads,
-    host_refusal,
-)
+from chat_backend.db.stored_revisions import StoredRevision, database_heads, source_key
 from chat_backend.revisions.checks.failure import Failure, revision_label
 from chat_backend.revisions.checks.lint import Baseline, lint_revisions
 from chat_backend.revisions.layout import MigrationLayout
@@ -52,6 +48,9 @@ class Downgrade:
 
     revision: str
     source_stored: bool
+    # Whether the key this command read proves the source (db/source_proofs): the migrator
+    # runs only a proven one, judged with its own key, which may live in the stack instead.
+    proven: bool
     drops: list[Drop]
 
 
@@ -70,6 +69,8 @@ class Upgrade:
 class MigrationPlan:
     database: str
     app_env: str
+    # Where this command read the key that proves stored sources (MIGRATION_SOURCE_KEY_FILE).
+    source_key_file: str
     database_heads: list[str]
     checkout_heads: list[str]
     chain: list[Link]
@@ -92,11 +93,9 @@ def build_plan(layout: MigrationLayout, settings: Settings) -> MigrationPlan:
             connection.execute(text("SET TRANSACTION READ ONLY"))
             database = database_the_next_up_migrates(connection)
             heads = database_heads(database)
-            phantoms = find_phantoms(database, script)
+            phantoms = find_phantoms(database, script, source_key(settings))
             down = [_downgrade(database, phantom) for phantom in phantoms]
-            stop = refusal(phantoms, settings.app_env, upgrading=True) or host_refusal(
-                connected_host(database), phantoms
-            )
+            stop = refusal(phantoms, upgrading=True) or _guard_refusal(database, settings, phantoms)
     finally:
         engine.dispose()
     applied = _applied(script, heads, phantoms)
@@ -105,6 +104,7 @@ def build_plan(layout: MigrationLayout, settings: Settings) -> MigrationPlan:
     return MigrationPlan(
         database=f"{url.database} on {url.host}:{url.port or 5432}",
         app_env=settings.app_env,
+        source_key_file=str(settings.migration_source_key_file),
         database_heads=heads,
         checkout_heads=sorted(script.get_heads()),
         chain=[
@@ -131,9 +131,19 @@ def database_the_next_up_migrates(connection: Connection) -> Connection:
 
 def _downgrade(connection: Connection, phantom: StoredRevision) -> Downgrade:
     if phantom.source is None:
-        return Downgrade(phantom.revision, source_stored=False, drops=[])
+        return Downgrade(phantom.revision, source_stored=False, proven=False, drops=[])
     found = drops(phantom.source, f"<revision {phantom.revision} as stored>")
-    return Downgrade(phantom.revision, True, [counted(connection, drop) for drop in found])
+    counts = [counted(connection, drop) for drop in found]
+    return Downgrade(phantom.revision, True, phantom.proven, counts)
+
+
+def _guard_refusal(
+    connection: Connection, settings: Settings, phantoms: list[StoredRevision]
+) -> str | None:
+    """The one guard's answer for this database, as the migrator asks it before a rollback."""
+    if not phantoms:
+        return None
+    return local_guard.refusal(settings.app_env, session=connection.connection.dbapi_connection)
 
 
 def _applied(

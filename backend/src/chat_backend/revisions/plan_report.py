@@ -32,7 +32,8 @@ def as_text(plan: MigrationPlan) -> str:
         lines.append(f"{NEXT_UP} would change nothing: the database is at this checkout's head.")
     else:
         lines.append(f"{NEXT_UP} would:")
-        lines += _down_lines(plan.down) + _up_lines(plan.up, after=bool(plan.down))
+        down = _down_lines(plan.down, plan.source_key_file)
+        lines += down + _up_lines(plan.up, after=bool(plan.down))
     if plan.down and plan.refusal is None:
         lines.append(f"Refused for data loss? {DATA_LOSS}. The drops above are {FOUND_HOW}.")
     lines.append("make plan changed nothing.")
@@ -44,6 +45,7 @@ def as_json(plan: MigrationPlan) -> str:
         "database": {
             "name": plan.database,
             "app_env": plan.app_env,
+            "source_key_file": plan.source_key_file,
             "heads": plan.database_heads,
         },
         "checkout": {"heads": plan.checkout_heads},
@@ -60,7 +62,7 @@ def as_json(plan: MigrationPlan) -> str:
 _PHANTOM = "not in this checkout (applied from another branch)"
 
 
-def _down_lines(down: list[Downgrade]) -> list[str]:
+def _down_lines(down: list[Downgrade], key_file: str) -> list[str]:
     if not down:
         return []
     lines = ["  roll back, newest first, each from its stored source, after a snapshot:"]
@@ -70,7 +72,16 @@ def _down_lines(down: list[Downgrade]) -> list[str]:
             f"    {downgrade.revision:<5} drops {dropped}",
             f"          squawk: {NOT_JUDGED_DOWN}",
         ]
+        if not downgrade.proven:
+            lines.append(f"          {_unproven(key_file)}")
     return lines
+
+
+def _unproven(key_file: str) -> str:
+    return (
+        f"proof: the key at {key_file} (MIGRATION_SOURCE_KEY_FILE) does not prove its stored "
+        "source; the migrator runs only a source its own key proves, and stops otherwise"
+    )
 
 
 def _up_lines(up: list[Upgrade], *, after: bool) -> list[str]:
@@ -95,6 +106,7 @@ def _downgrade(downgrade: Downgrade) -> dict[str, Any]:
     return {
         "revision": downgrade.revision,
         "source_stored": downgrade.source_stored,
+        "proven": downgrade.proven,
         "drops": [_drop(drop) for drop in downgrade.drops],
         "drops_found": FOUND_HOW,
         "squawk": None,
