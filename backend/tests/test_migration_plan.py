@@ -214,3 +214,31 @@ def test_a_stored_source_the_key_does_not_prove_is_said_so(
         )
         for line in lines
     )
+
+
+def test_an_applied_revision_run_from_another_source_is_marked(
+    switched: Switched, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Main's own revision under the number the feature branch's phantom holds: the database
+    says it is applied, but it ran the other branch's source."""
+    pending = switched.layout.versions_dir / f"{switched.pending}_drop_last_login.py"
+    pending.unlink()
+    add_revision(
+        switched.layout,
+        f"{switched.phantom}_add_phone.py",
+        revision=switched.phantom,
+        down_revision=HEAD,
+        upgrade='op.add_column("users", sa.Column("phone", sa.Text()))',
+        downgrade='op.drop_column("users", "phone")',
+    )
+
+    plan = json.loads(switched.plan(capsys, "--format", "json"))
+
+    [link] = [link for link in plan["chain"] if link["revision"] == switched.phantom]
+    assert link == {
+        "revision": switched.phantom,
+        "state": "applied",
+        "file": f"{switched.phantom}_add_phone.py",
+        "differs": True,
+    }
+    assert plan["changes_nothing"] is True

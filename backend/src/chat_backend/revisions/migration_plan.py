@@ -23,6 +23,7 @@ from sqlalchemy.pool import NullPool
 from chat_backend.config import Settings
 from chat_backend.db import local_guard
 from chat_backend.db.phantom_revisions import find_phantoms, refusal
+from chat_backend.db.revision_checksums import edited_revisions
 from chat_backend.db.revision_ids import duplicate_problem
 from chat_backend.db.stored_revisions import StoredRevision, database_heads, source_key
 from chat_backend.revisions.checks.failure import Failure, revision_label
@@ -40,6 +41,9 @@ class Link:
     revision: str
     state: str  # applied (both), pending (the checkout only), phantom (the database only)
     file: str | None  # the checkout's file; None for a phantom
+    # Applied, but from another source than the file now (edited since, or another branch's
+    # revision under the same number): the migrator only warns, and runs nothing for it.
+    differs: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ def build_plan(layout: MigrationLayout, settings: Settings) -> MigrationPlan:
             heads = database_heads(database)
             phantoms = find_phantoms(database, script, source_key(settings))
             down = [_downgrade(database, phantom) for phantom in phantoms]
+            differ = {edited.revision for edited in edited_revisions(database, script)}
             stop = refusal(phantoms, upgrading=True) or _guard_refusal(database, settings, phantoms)
     finally:
         engine.dispose()
@@ -108,7 +113,10 @@ def build_plan(layout: MigrationLayout, settings: Settings) -> MigrationPlan:
         database_heads=heads,
         checkout_heads=sorted(script.get_heads()),
         chain=[
-            *(Link(rev.revision, APPLIED, _name(rev)) for rev in reversed(applied)),
+            *(
+                Link(rev.revision, APPLIED, _name(rev), rev.revision in differ)
+                for rev in reversed(applied)
+            ),
             *(Link(phantom.revision, PHANTOM, None) for phantom in reversed(phantoms)),
             *(Link(rev.revision, PENDING, _name(rev)) for rev in pending),
         ],

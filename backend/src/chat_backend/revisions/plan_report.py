@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from chat_backend.revisions.checks.failure import Failure
-from chat_backend.revisions.migration_plan import Downgrade, MigrationPlan, Upgrade
+from chat_backend.revisions.migration_plan import Downgrade, Link, MigrationPlan, Upgrade
 from chat_backend.revisions.stored_downgrades import FOUND_HOW, Drop
 
 NEXT_UP = "The next `docker compose up` (or `make migrate`)"
@@ -24,7 +24,7 @@ def as_text(plan: MigrationPlan) -> str:
     lines = [
         f"database {plan.database} (APP_ENV={plan.app_env}) is at {at}; this checkout's head: "
         f"{', '.join(plan.checkout_heads) or 'none'}",
-        *(f"  {link.revision:<5} {link.state:<8} {link.file or _PHANTOM}" for link in plan.chain),
+        *(f"  {link.revision:<5} {link.state:<8} {_file(link)}" for link in plan.chain),
     ]
     if plan.refusal is not None:
         lines += [f"{NEXT_UP} would stop before changing anything:", f"  {plan.refusal}"]
@@ -60,6 +60,13 @@ def as_json(plan: MigrationPlan) -> str:
 
 
 _PHANTOM = "not in this checkout (applied from another branch)"
+_DIFFERS = "the database ran another source under this number: `make applied` shows the diff"
+
+
+def _file(link: Link) -> str:
+    if link.file is None:
+        return _PHANTOM
+    return f"{link.file} ({_DIFFERS})" if link.differs else link.file
 
 
 def _down_lines(down: list[Downgrade], key_file: str) -> list[str]:
