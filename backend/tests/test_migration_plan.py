@@ -242,3 +242,16 @@ def test_an_applied_revision_run_from_another_source_is_marked(
         "differs": True,
     }
     assert plan["changes_nothing"] is True
+
+
+def test_an_unreachable_database_is_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://chat:secret-pw@127.0.0.1:1/chat")
+    monkeypatch.setenv("MIGRATION_CONNECT_TIMEOUT_S", "0")
+    with pytest.raises(SystemExit) as exited:
+        main(["plan"])
+    assert exited.value.code == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: cannot reach the database at 127.0.0.1:1 (")
+    assert "secret-pw" not in line

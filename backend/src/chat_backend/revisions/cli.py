@@ -18,6 +18,7 @@ from alembic.util import CommandError
 
 from chat_backend.config import exit_with_problems, settings_or_exit
 from chat_backend.db.alembic_config import existing_alembic_ini
+from chat_backend.db.connection_retry import DatabaseUnreachableError
 from chat_backend.revisions.branch_revisions import Repository
 from chat_backend.revisions.checks.applied import check_applied
 from chat_backend.revisions.checks.failure import Failure
@@ -102,7 +103,10 @@ def plan_next_up(layout: MigrationLayout, args: argparse.Namespace) -> int:
         exit_with_problems(
             [f"format: {args.format!r} is not a format of make plan: use format=json, or none"]
         )
-    plan = build_plan(layout, settings_or_exit())
+    try:
+        plan = build_plan(layout, settings_or_exit())
+    except DatabaseUnreachableError as error:
+        exit_with_problems([str(error)])
     print(as_json(plan) if args.format == "json" else as_text(plan))
     return 0
 

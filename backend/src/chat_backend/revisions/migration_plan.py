@@ -22,6 +22,7 @@ from sqlalchemy.pool import NullPool
 
 from chat_backend.config import Settings
 from chat_backend.db import local_guard
+from chat_backend.db.connection_retry import connect
 from chat_backend.db.phantom_revisions import find_phantoms, refusal
 from chat_backend.db.revision_checksums import edited_revisions
 from chat_backend.db.revision_ids import duplicate_problem
@@ -89,11 +90,12 @@ class MigrationPlan:
 
 
 def build_plan(layout: MigrationLayout, settings: Settings) -> MigrationPlan:
+    """Raises DatabaseUnreachableError (one line) when the database cannot be reached."""
     script = layout.script()
     url = settings.url
     engine = create_engine(url, poolclass=NullPool)
     try:
-        with engine.connect() as connection, connection.begin():
+        with connect(engine, settings) as connection, connection.begin():
             connection.execute(text("SET TRANSACTION READ ONLY"))
             database = database_the_next_up_migrates(connection)
             heads = database_heads(database)
