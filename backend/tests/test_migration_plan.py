@@ -255,3 +255,24 @@ def test_an_unreachable_database_is_one_line_and_exit_2(
     [line] = capsys.readouterr().err.splitlines()
     assert line.startswith("error: cannot reach the database at 127.0.0.1:1 (")
     assert "secret-pw" not in line
+
+
+def test_without_a_key_here_the_proof_is_said_not_checked(
+    switched: Switched,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    # One path per run: rendering the pending revision's SQL for squawk runs env.py offline,
+    # which makes a key where there is none in development (as `make sql` and `make check` do).
+    monkeypatch.setenv("MIGRATION_SOURCE_KEY_FILE", str(tmp_path / "no-key-here"))
+    output = switched.plan(capsys)
+    monkeypatch.setenv("MIGRATION_SOURCE_KEY_FILE", str(tmp_path / "no-key-either"))
+    plan = json.loads(switched.plan(capsys, "--format", "json"))
+
+    assert (
+        f"          proof: not checked: there is no key at {tmp_path / 'no-key-here'} "
+        "(MIGRATION_SOURCE_KEY_FILE) here; the migrator runs only a source its own key "
+        "proves, and stops otherwise"
+    ) in output.splitlines()
+    assert plan["down"][0]["proven"] is None

@@ -53,9 +53,10 @@ class Downgrade:
 
     revision: str
     source_stored: bool
-    # Whether the key this command read proves the source (db/source_proofs): the migrator
-    # runs only a proven one, judged with its own key, which may live in the stack instead.
-    proven: bool
+    # Whether the key this command read proves the source (db/source_proofs); None: there is
+    # no key here to judge with (the stack's migrator keeps its own in a volume). The migrator
+    # runs only a source its own key proves.
+    proven: bool | None
     drops: list[Drop]
 
 
@@ -99,8 +100,9 @@ def build_plan(layout: MigrationLayout, settings: Settings) -> MigrationPlan:
             connection.execute(text("SET TRANSACTION READ ONLY"))
             database = database_the_next_up_migrates(connection)
             heads = database_heads(database)
-            phantoms = find_phantoms(database, script, source_key(settings))
-            down = [_downgrade(database, phantom) for phantom in phantoms]
+            key = source_key(settings)
+            phantoms = find_phantoms(database, script, key)
+            down = [_downgrade(database, phantom, judged=key is not None) for phantom in phantoms]
             differ = {edited.revision for edited in edited_revisions(database, script)}
             stop = refusal(phantoms, upgrading=True) or _guard_refusal(database, settings, phantoms)
     finally:
@@ -139,12 +141,12 @@ def database_the_next_up_migrates(connection: Connection) -> Connection:
     return connection
 
 
-def _downgrade(connection: Connection, phantom: StoredRevision) -> Downgrade:
+def _downgrade(connection: Connection, phantom: StoredRevision, *, judged: bool) -> Downgrade:
     if phantom.source is None:
         return Downgrade(phantom.revision, source_stored=False, proven=False, drops=[])
     found = drops(phantom.source, f"<revision {phantom.revision} as stored>")
     counts = [counted(connection, drop) for drop in found]
-    return Downgrade(phantom.revision, True, phantom.proven, counts)
+    return Downgrade(phantom.revision, True, phantom.proven if judged else None, counts)
 
 
 def _guard_refusal(

@@ -80,15 +80,17 @@ def _down_lines(down: list[Downgrade], key_file: str) -> list[str]:
             f"          squawk: {NOT_JUDGED_DOWN}",
         ]
         if not downgrade.proven:
-            lines.append(f"          {_unproven(key_file)}")
+            lines.append(f"          {_proof(downgrade, key_file)}")
     return lines
 
 
-def _unproven(key_file: str) -> str:
-    return (
-        f"proof: the key at {key_file} (MIGRATION_SOURCE_KEY_FILE) does not prove its stored "
-        "source; the migrator runs only a source its own key proves, and stops otherwise"
+def _proof(downgrade: Downgrade, key_file: str) -> str:
+    said = (
+        f"not checked: there is no key at {key_file} (MIGRATION_SOURCE_KEY_FILE) here"
+        if downgrade.proven is None
+        else f"the key at {key_file} (MIGRATION_SOURCE_KEY_FILE) does not prove its stored source"
     )
+    return f"proof: {said}; the migrator runs only a source its own key proves, and stops otherwise"
 
 
 def _up_lines(up: list[Upgrade], *, after: bool) -> list[str]:
