@@ -90,6 +90,17 @@ class MigrationPlan:
         return self.refusal is not None or not (self.down or self.up)
 
 
+@dataclass(frozen=True)
+class _Database:
+    """What the plan reads from the database, in its one read-only transaction."""
+
+    heads: list[str]
+    phantoms: list[StoredRevision]
+    down: list[Downgrade]
+    differ: set[str]  # applied revisions whose stored checksum is not the file's
+    stop: str | None  # the migrator's refusal to roll the phantoms back
+
+
 def build_plan(layout: MigrationLayout, settings: Settings) -> MigrationPlan:
     """Raises DatabaseUnreachableError (one line) when the database cannot be reached."""
     script = layout.script()
@@ -98,35 +109,29 @@ def build_plan(layout: MigrationLayout, settings: Settings) -> MigrationPlan:
     try:
         with connect(engine, settings) as connection, connection.begin():
             connection.execute(text("SET TRANSACTION READ ONLY"))
-            database = database_the_next_up_migrates(connection)
-            heads = database_heads(database)
-            key = source_key(settings)
-            phantoms = find_phantoms(database, script, key)
-            down = [_downgrade(database, phantom, judged=key is not None) for phantom in phantoms]
-            differ = {edited.revision for edited in edited_revisions(database, script)}
-            stop = refusal(phantoms, upgrading=True) or _guard_refusal(database, settings, phantoms)
+            read = _read(database_the_next_up_migrates(connection), script, settings)
     finally:
         engine.dispose()
-    applied = _applied(script, heads, phantoms)
+    applied = _applied(script, read.heads, read.phantoms)
     done = {rev.revision for rev in applied}
     pending = [rev for rev in reversed(list(script.walk_revisions())) if rev.revision not in done]
     return MigrationPlan(
         database=f"{url.database} on {url.host}:{url.port or 5432}",
         app_env=settings.app_env,
         source_key_file=str(settings.migration_source_key_file),
-        database_heads=heads,
+        database_heads=read.heads,
         checkout_heads=sorted(script.get_heads()),
         chain=[
             *(
-                Link(rev.revision, APPLIED, _name(rev), rev.revision in differ)
+                Link(rev.revision, APPLIED, _name(rev), rev.revision in read.differ)
                 for rev in reversed(applied)
             ),
-            *(Link(phantom.revision, PHANTOM, None) for phantom in reversed(phantoms)),
+            *(Link(phantom.revision, PHANTOM, None) for phantom in reversed(read.phantoms)),
             *(Link(rev.revision, PENDING, _name(rev)) for rev in pending),
         ],
-        down=down,
+        down=read.down,
         up=_upgrades(layout, pending),
-        refusal=duplicate_problem(layout.versions_dir) or _forked(script) or stop,
+        refusal=duplicate_problem(layout.versions_dir) or _forked(script) or read.stop,
     )
 
 
@@ -139,6 +144,18 @@ def database_the_next_up_migrates(connection: Connection) -> Connection:
     is where the plan asks for the parked copy it would swap in, and returns a (read-only)
     connection to it; the report then says which copy that is."""
     return connection
+
+
+def _read(connection: Connection, script: ScriptDirectory, settings: Settings) -> _Database:
+    key = source_key(settings)
+    phantoms = find_phantoms(connection, script, key)
+    return _Database(
+        heads=database_heads(connection),
+        phantoms=phantoms,
+        down=[_downgrade(connection, phantom, judged=key is not None) for phantom in phantoms],
+        differ={edited.revision for edited in edited_revisions(connection, script)},
+        stop=refusal(phantoms, upgrading=True) or _guard_refusal(connection, settings, phantoms),
+    )
 
 
 def _downgrade(connection: Connection, phantom: StoredRevision, *, judged: bool) -> Downgrade:
