@@ -252,6 +252,7 @@ PRINT_ARGS = "printf '<%s>\\n'"
         (("test-fast", f"args={MAKE_CODE}", "COMPILED_ENV=true"), None),
         (("k8s", f"IMAGE={MAKE_CODE}"), None),
         (("mark-database", f"env={MAKE_CODE}"), None),
+        (("plan", f"format={MAKE_CODE}"), None),
     ],
     ids=lambda value: (
         "-".join(arg.split("=")[0] for arg in value[:2]) if isinstance(value, tuple) else ""
