@@ -1,0 +1,205 @@
+"""Every branch keeps its own data: what the migrator does first on `alembic upgrade` when the
+database holds another branch's data (DESIGN §6, parked_copies).
+
+The live database's comment names the branch whose data it is (branch_marker); the checkout's
+branch comes from git's files, mounted read-only (checkout_branch). Under the migrators' lock:
+
+- same branch, or an unmarked database (a new volume, a reset, a restored snapshot): nothing
+  to switch; the unmarked one is marked as this branch's. A teammate's new revision on the same
+  branch is upgraded in place, as always.
+- another branch's data, and a parked copy of this branch that fits the checkout: the live
+  database is parked under its branch and the copy renamed in (one transaction), then Alembic
+  upgrades whatever the checkout has beyond it. No stored downgrade runs.
+- another branch's data with phantoms, and no copy that fits: the live database is parked (a
+  clone) under its branch, then the phantoms are rolled back as before (phantom_revisions).
+- another branch's data without phantoms, and no copy that fits: it becomes this branch's and is
+  upgraded in place.
+
+An unknown branch (no `.git`, a detached HEAD, a worktree whose git directory is not mounted)
+changes nothing here: the phantom rollback runs as before, said in one line. Outside
+development and test, on a handed-in connection (template builds, tests) and for every command
+but upgrade, this does nothing: the rollback path refuses what it must.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, select, text
+
+from chat_backend.config import Settings
+from chat_backend.db.branch_marker import READ_OWN_COMMENT, marked_branch, marker_comment
+from chat_backend.db.checkout_branch import Checkout, read_checkout
+from chat_backend.db.local_database import LOCAL_APP_ENVS
+from chat_backend.db.migration_runtime import connection_for, migration_lock
+from chat_backend.db.parked_copies import (
+    Chain,
+    ParkedCopy,
+    find,
+    park_clone,
+    parked,
+    prune,
+    swap_in,
+)
+from chat_backend.db.phantom_revisions import find_phantoms
+from chat_backend.db.revision_checksums import checksums, file_checksum
+from chat_backend.db.stored_revisions import database_heads
+from chat_backend.local_db.cluster import MAINTENANCE_DATABASE, Cluster
+from chat_backend.local_db.guard import refusal
+from chat_backend.local_db.target import Target
+
+log = logging.getLogger("alembic.runtime.migration")
+
+
+@dataclass(frozen=True)
+class LiveData:
+    """The served database: whose data it is, its revisions, and whether the checkout lacks
+    some of them (phantoms)."""
+
+    database: str
+    branch: str | None
+    heads: tuple[str, ...]
+    chain: Chain
+    has_phantoms: bool
+
+
+def switch_branch(
+    handed_in: Engine | Connection | None,
+    settings: Settings,
+    script: ScriptDirectory,
+    *,
+    upgrading: bool,
+) -> None:
+    """For env.py, before the phantom rollback: serve this branch's parked copy if it has one
+    that fits, parking the data being left."""
+    if handed_in is not None or not upgrading or settings.checkout_dir is None:
+        return
+    if settings.app_env not in LOCAL_APP_ENVS:
+        return
+    checkout = read_checkout(settings.checkout_dir)
+    with ExitStack() as after_lock:
+        with connection_for(None, settings) as connection, migration_lock(connection, settings):
+            live = _live_data(connection, script)
+            cluster = _cluster_needed(connection, settings, checkout, live, after_lock)
+            if cluster is None:
+                return
+            assert checkout.branch is not None
+            assert live.branch is not None
+            arriving = find(cluster, live.database, checkout.branch)
+            fits = arriving is not None and arriving.fits(_checkout_chain(script))
+        # The migrators' lock is released here, as the renames end every session of the
+        # database (this one too); the cluster session still holds its own lock.
+        leaving = parked(live.database, live.branch, live.heads, live.chain)
+        if arriving is not None and fits:
+            _swap(cluster, live, leaving, arriving)
+        else:
+            _keep_in_place(cluster, live, leaving, checkout.branch, arriving)
+        for line in prune(
+            cluster, live.database, settings.parked_branches_max, checkout.has_branch
+        ):
+            log.warning("%s", line)
+
+
+def _cluster_needed(
+    connection: Connection,
+    settings: Settings,
+    checkout: Checkout,
+    live: LiveData,
+    after_lock: ExitStack,
+) -> Cluster | None:
+    """A session on the cluster when the data must switch branches; None when nothing (more)
+    is to be done here."""
+    if checkout.branch is None:
+        if live.has_phantoms:
+            log.warning(
+                "Branch data: the branch is unknown (%s), so no copy is parked or swapped in; "
+                "the phantoms are rolled back after a snapshot, as without branches",
+                checkout.unknown,
+            )
+        return None
+    if live.branch == checkout.branch:
+        return None
+    target = Target.from_url(connection.engine.url, settings.app_env)
+    if refusal(settings.app_env, target.connect_options(MAINTENANCE_DATABASE)) is not None:
+        return None  # not a local database: the phantom rollback refuses, with the reason
+    if live.branch is None:
+        _mark(connection, live.database, checkout.branch)
+        return None
+    return after_lock.enter_context(Cluster.session(target))
+
+
+def _live_data(connection: Connection, script: ScriptDirectory) -> LiveData:
+    with connection.begin():
+        database = str(connection.scalar(text("SELECT current_database()")))
+        branch = marked_branch(connection.scalar(text(READ_OWN_COMMENT)))
+        heads = tuple(database_heads(connection))
+        chain = _applied_chain(connection)
+        return LiveData(database, branch, heads, chain, bool(find_phantoms(connection, script)))
+
+
+def _applied_chain(connection: Connection) -> Chain:
+    """Each applied revision's id and checksum (none before the table existed)."""
+    if not connection.scalar(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": checksums.name}):
+        return frozenset()
+    rows = connection.execute(select(checksums.c.revision, checksums.c.sha256))
+    return frozenset((str(revision), str(sha)) for revision, sha in rows)
+
+
+def _checkout_chain(script: ScriptDirectory) -> Chain:
+    return frozenset(
+        (revision.revision, file_checksum(revision.path)) for revision in script.walk_revisions()
+    )
+
+
+def _mark(connection: Connection, database: str, branch: str) -> None:
+    quoted = connection.dialect.identifier_preparer.quote_identifier(database)
+    with connection.begin():
+        connection.execute(
+            text(f"COMMENT ON DATABASE {quoted} IS :c"), {"c": marker_comment(branch)}
+        )
+
+
+def _swap(cluster: Cluster, live: LiveData, leaving: ParkedCopy, arriving: ParkedCopy) -> None:
+    swap_in(cluster, live.database, leaving, arriving)
+    log.warning(
+        "Branch data: serving branch %r's parked copy (parked at revision %s, %s); branch %r's "
+        "data (at %s) is parked until you check it out again. No revision was rolled back",
+        arriving.branch,
+        arriving.head,
+        f"{arriving.parked_at:%Y-%m-%d %H:%M} UTC",
+        leaving.branch,
+        leaving.head,
+    )
+
+
+def _keep_in_place(
+    cluster: Cluster,
+    live: LiveData,
+    leaving: ParkedCopy,
+    branch: str,
+    arriving: ParkedCopy | None,
+) -> None:
+    """No copy of `branch` to swap in: the live data becomes `branch`'s, parked first when
+    revisions are to be rolled back."""
+    if arriving is not None:
+        log.warning(
+            "Branch data: branch %r's parked copy (at revision %s) does not fit this checkout "
+            "(a revision it applied is missing or was edited): left as it is; "
+            "`make drop-branch name=%s` deletes it",
+            branch,
+            arriving.head,
+            branch,
+        )
+    if live.has_phantoms:
+        park_clone(cluster, live.database, leaving)
+        log.warning(
+            "Branch data: branch %r's data (at revision %s) is parked; branch %r has no parked "
+            "copy that fits, so the phantoms are rolled back from their stored source",
+            leaving.branch,
+            leaving.head,
+            branch,
+        )
+    cluster.set_comment(live.database, marker_comment(branch))
