@@ -133,6 +133,15 @@ drop-snapshot: ## Delete a snapshot: make drop-snapshot name=before-risky
 	$(NAME_REQUIRED)
 	@scripts/local-db.sh drop-snapshot "$${name}"
 
+.PHONY: branches
+branches: ## List the parked copies of other branches' data: branch, head revision, size, age, still in git
+	@scripts/local-db.sh branches
+
+.PHONY: drop-branch
+drop-branch: ## Delete a branch's parked copy of its data: make drop-branch name=feature/notes
+	$(if $(name),,$(error name is required: make drop-branch name=feature/notes; make branches lists them))
+	@scripts/local-db.sh drop-branch "$${name}"
+
 ##@ Backups
 
 # pg_dump archives of the local database in backups/ (git-ignored), written and read by the

@@ -165,8 +165,9 @@ def _mark(connection: Connection, database: str, branch: str) -> None:
 def _swap(cluster: Cluster, live: LiveData, leaving: ParkedCopy, arriving: ParkedCopy) -> None:
     swap_in(cluster, live.database, leaving, arriving)
     log.warning(
-        "Branch data: serving branch %r's parked copy (parked at revision %s, %s); branch %r's "
-        "data (at %s) is parked until you check it out again. No revision was rolled back",
+        "Branch data: serving the parked copy of branch %r (at revision %s, parked %s); the "
+        "data of branch %r (at %s) is parked until you check it out again. No revision was "
+        "rolled back",
         arriving.branch,
         arriving.head,
         f"{arriving.parked_at:%Y-%m-%d %H:%M} UTC",
@@ -186,7 +187,7 @@ def _keep_in_place(
     revisions are to be rolled back."""
     if arriving is not None:
         log.warning(
-            "Branch data: branch %r's parked copy (at revision %s) does not fit this checkout "
+            "Branch data: the parked copy of branch %r (at revision %s) does not fit this checkout "
             "(a revision it applied is missing or was edited): left as it is; "
             "`make drop-branch name=%s` deletes it",
             branch,
@@ -196,8 +197,8 @@ def _keep_in_place(
     if live.has_phantoms:
         park_clone(cluster, live.database, leaving)
         log.warning(
-            "Branch data: branch %r's data (at revision %s) is parked; branch %r has no parked "
-            "copy that fits, so the phantoms are rolled back from their stored source",
+            "Branch data: the data of branch %r (at revision %s) is parked; branch %r has no "
+            "parked copy that fits, so the phantoms are rolled back from their stored source",
             leaving.branch,
             leaving.head,
             branch,
