@@ -37,14 +37,10 @@ class Stack:
     server: Target
     target: Target
 
-    def settings(self, app_env: str = "development", **changes: object) -> Settings:
+    def settings(self, app_env: str) -> Settings:
         url = self.target.url(self.target.database).render_as_string(hide_password=False)
-        return Settings(
-            _env_file=None,  # type: ignore[call-arg]
-            app_env=app_env,  # type: ignore[arg-type]
-            database_url=url,  # type: ignore[arg-type]
-            checkout_dir=self.checkout,
-            **changes,  # type: ignore[arg-type]
+        return Settings.model_validate(
+            {"app_env": app_env, "database_url": url, "checkout_dir": self.checkout}
         )
 
     def switch(self, app_env: str = "development") -> None:
