@@ -13,9 +13,13 @@ Branches (DESIGN §6): revision_ids stops the migrator when two files declare on
 phantom_revisions rolls back revisions the checkout lacks, from the source stored_revisions
 kept, after database_snapshots took a snapshot named as snapshot_names says, and only on a
 database local_database calls local; revision_status is `make current` / `make history` with
-those phantoms marked.
+those phantoms marked. Every branch keeps its own data: branch_switch, run first by the
+migrator, parks the data of the branch being left and swaps in the checked-out branch's
+parked_copies, knowing the branch from checkout_branch (git's files) and each database's from
+branch_marker (its comment).
 
 The backend (`api/`) and the migrator (`migrations/env.py`) import from here; nothing here
-imports the host tools (`revisions/`, `local_db/`, `doctor/`, `deploy/`), and
-tests/test_layers.py keeps it so.
+imports the host tools (`revisions/`, `local_db/`, `doctor/`, `deploy/`), except the one guard
+and the one module that creates and drops databases (local_db's guard, cluster and target),
+which parking goes through; tests/test_layers.py keeps it so.
 """

@@ -1,6 +1,7 @@
 """`make current` and `make history`: Alembic's own answers, with the database's phantom
 revisions (not in this checkout, e.g. after switching branches) marked as such, where Alembic
-would stop with "Can't locate revision", after a line naming the branch whose data it is.
+would stop with "Can't locate revision"; `current` ends with a line naming the branch whose
+data the database holds (db/branch_switch).
 
 Usage: python -m chat_backend.db.revision_status current|history
 """
@@ -55,13 +56,14 @@ def main(argv: Sequence[str]) -> int:
     with connection_for(None, settings_or_exit()) as connection:
         phantoms = find_phantoms(connection, script)
         branch = marked_branch(connection.scalar(text(READ_OWN_COMMENT)))
-    print(served(branch))
     for phantom in phantoms:
         print(marked(phantom))
     if argv[0] == "history":
         command.history(config, verbose=True, indicate_current=not phantoms)
-    elif not phantoms:
-        command.current(config)
+    else:
+        if not phantoms:
+            command.current(config)
+        print(served(branch))
     return 0
 
 
