@@ -20,13 +20,9 @@ TOOLING = (
     "chat_backend.doctor",
     "chat_backend.deploy",
 )
-# The runtime may use these of local_db: the one guard, and the one module that creates, renames
-# and drops databases behind it (the migrator parks and swaps branches' data through them).
-RUNTIME_MAY_USE = (
-    "chat_backend.local_db.guard",
-    "chat_backend.local_db.cluster",
-    "chat_backend.local_db.target",
-)
+# The runtime may use these of local_db: the one module that creates, renames and drops
+# databases, and the target it takes (the migrator parks and swaps branches' data through it).
+RUNTIME_MAY_USE = ("chat_backend.local_db.cluster", "chat_backend.local_db.target")
 # What migrations/env.py may use: the settings, the models and the runtime in db/.
 ENV_PY_ALLOWED = ("chat_backend.config", "chat_backend.models", "chat_backend.db")
 

@@ -11,15 +11,20 @@ on Kubernetes: `python -m chat_backend.db.wait_for_head`).
 
 Branches (DESIGN §6): revision_ids stops the migrator when two files declare one id;
 phantom_revisions rolls back revisions the checkout lacks, from the source stored_revisions
-kept, after database_snapshots took a snapshot named as snapshot_names says, and only on a
-database local_database calls local; revision_status is `make current` / `make history` with
-those phantoms marked. Every branch keeps its own data: branch_switch, run first by the
+kept (run only when source_proofs proves this clone's migrator wrote it, inside one of
+sealed_transactions that a downgrade cannot COMMIT out of), after database_snapshots took a
+snapshot named as snapshot_names says; revision_status is `make current` / `make history`
+with those phantoms marked. Every branch keeps its own data: branch_switch, run first by the
 migrator, parks the data of the branch being left and swaps in the checked-out branch's
 parked_copies, knowing the branch from checkout_branch (git's files) and each database's from
 branch_marker (its comment).
 
+Safety: local_guard is the one guard in front of everything that replaces, deletes or rolls
+back data (here and in the host tools): APP_ENV, where libpq really connected (libpq_target),
+and what the database says it is (environment_marker).
+
 The backend (`api/`) and the migrator (`migrations/env.py`) import from here; nothing here
-imports the host tools (`revisions/`, `local_db/`, `doctor/`, `deploy/`), except the one guard
-and the one module that creates and drops databases (local_db's guard, cluster and target),
-which parking goes through; tests/test_layers.py keeps it so.
+imports the host tools (`revisions/`, `local_db/`, `doctor/`, `deploy/`), except the one module
+that creates, renames and drops databases (local_db's cluster, and the target it takes), which
+parked copies go through; tests/test_layers.py keeps it so.
 """

@@ -33,7 +33,7 @@ from sqlalchemy import Connection, Engine, select, text
 from chat_backend.config import Settings
 from chat_backend.db.branch_marker import READ_OWN_COMMENT, marked_branch, marker_comment
 from chat_backend.db.checkout_branch import Checkout, read_checkout
-from chat_backend.db.local_database import LOCAL_APP_ENVS
+from chat_backend.db.local_guard import LOCAL_APP_ENVS, refusal
 from chat_backend.db.migration_runtime import connection_for, migration_lock
 from chat_backend.db.parked_copies import (
     Chain,
@@ -47,8 +47,7 @@ from chat_backend.db.parked_copies import (
 from chat_backend.db.phantom_revisions import find_phantoms
 from chat_backend.db.revision_checksums import checksums, file_checksum
 from chat_backend.db.stored_revisions import database_heads
-from chat_backend.local_db.cluster import MAINTENANCE_DATABASE, Cluster
-from chat_backend.local_db.guard import refusal
+from chat_backend.local_db.cluster import Cluster
 from chat_backend.local_db.target import Target
 
 log = logging.getLogger("alembic.runtime.migration")
@@ -122,12 +121,12 @@ def _cluster_needed(
         return None
     if live.branch == checkout.branch:
         return None
-    target = Target.from_url(connection.engine.url, settings.app_env)
-    if refusal(settings.app_env, target.connect_options(MAINTENANCE_DATABASE)) is not None:
-        return None  # not a local database: the phantom rollback refuses, with the reason
+    if refusal(settings.app_env, session=connection.connection.dbapi_connection) is not None:
+        return None  # not a local development database: the phantom rollback refuses, saying why
     if live.branch is None:
         _mark(connection, live.database, checkout.branch)
         return None
+    target = Target.from_url(connection.engine.url, settings.app_env)
     return after_lock.enter_context(Cluster.session(target))
 
 
