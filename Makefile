@@ -201,8 +201,9 @@ test-fast: ## The edit loop: unit and database tests; no lint, no Compose, no co
 ##@ Measurements
 
 .PHONY: bench
-bench: ## Measure the waits: stack start, reset, clone, migrations, then the API (minutes; own project)
+bench: ## Measure the waits: stack start, reset, clone, migrations, a branch switch, then the API (minutes; own project)
 	cd backend && uv run --frozen python bench/stack_bench.py
+	cd backend && uv run --frozen python bench/branch_bench.py
 	@if [[ -f backend/bench/api_bench.py ]]; then cd backend && uv run --frozen python bench/api_bench.py; fi
 
 ##@ Kubernetes

@@ -1,7 +1,8 @@
-"""What the migrator does first on `alembic upgrade`, on a real server and a real git checkout:
-an unmarked database becomes the branch's; the same branch never swaps (a new revision is
-upgraded in place); a parked copy that does not fit is left alone; an unknown branch and
-production change nothing here (the phantom rollback decides, as before)."""
+"""The migrator's first step on `alembic upgrade`, run as the migrator runs it (env.py, settings
+from the environment) on a real server and a real git checkout: an unmarked database becomes
+the branch's; the same branch never swaps (a new revision is upgraded in place); a parked copy
+that does not fit is left alone; a refused rollback leaves the data the branch it was; an
+unknown branch and production change nothing here (the phantom rollback decides, as before)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,13 @@ from pathlib import Path
 import pytest
 from alembic import command
 
-from chat_backend.config import Settings
 from chat_backend.db.branch_marker import marked_branch, marker_comment
-from chat_backend.db.branch_switch import switch_branch
 from chat_backend.db.parked_copies import listing, park_clone, parked
 from chat_backend.local_db.cluster import Cluster
 from chat_backend.local_db.target import Target
 from chat_backend.revisions.layout import MigrationLayout
 from tests.alembic_support import HEAD
+from tests.branch_support import VERSION
 from tests.checks_support import add_revision, copy_project
 from tests.local_db_support import own_database, query
 
@@ -36,18 +36,19 @@ class Stack:
     layout: MigrationLayout
     server: Target
     target: Target
+    monkeypatch: pytest.MonkeyPatch
 
-    def settings(self, app_env: str) -> Settings:
+    def migrate(self, app_env: str = "development") -> None:
+        """`alembic upgrade head` as the stack's migrator runs it: settings from the
+        environment, the checkout mounted at CHECKOUT_DIR."""
         url = self.target.url(self.target.database).render_as_string(hide_password=False)
-        return Settings.model_validate(
-            {"app_env": app_env, "database_url": url, "checkout_dir": self.checkout}
-        )
+        self.monkeypatch.setenv("DATABASE_URL", url)
+        self.monkeypatch.setenv("APP_ENV", app_env)
+        self.monkeypatch.setenv("CHECKOUT_DIR", str(self.checkout))
+        command.upgrade(self.layout.config(), "head")
 
-    def switch(self, app_env: str = "development") -> None:
-        switch_branch(None, self.settings(app_env), self.layout.script(), upgrading=True)
-
-    def upgrade(self) -> None:
-        command.upgrade(self.layout.config(self.target.url(self.target.database)), "head")
+    def revision(self) -> Path:
+        return add_revision(self.layout, f"{NEXT}_x.py", revision=NEXT, down_revision=HEAD)
 
     def git(self, *args: str) -> None:
         identity = ("-c", "user.name=Test", "-c", "user.email=test@example.com")
@@ -71,14 +72,16 @@ def branch_lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
 
 
 @pytest.fixture
-def stack(tmp_path: Path, server: Target, migrated_template: str) -> Iterator[Stack]:
+def stack(
+    tmp_path: Path, server: Target, migrated_template: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Stack]:
     """On branch main, a database at the checkout's head, with one user."""
     layout = copy_project(tmp_path)
     with own_database(server) as target:
         with Cluster.session(server) as cluster:
             cluster.clone(migrated_template, target.database)
         query(target, "INSERT INTO users (username) VALUES ('ada')")
-        stack = Stack(tmp_path, layout, server, target)
+        stack = Stack(tmp_path, layout, server, target, monkeypatch)
         stack.git("init", "-q", "-b", "main")
         stack.git("add", "-A")
         stack.git("commit", "-qm", "the project")
@@ -86,93 +89,112 @@ def stack(tmp_path: Path, server: Target, migrated_template: str) -> Iterator[St
 
 
 def test_an_unmarked_database_becomes_the_checked_out_branch_s(stack: Stack) -> None:
-    stack.switch()
+    stack.migrate()
 
     assert stack.branch() == "main"
     assert stack.parked() == []
 
 
 def test_on_the_same_branch_a_new_revision_upgrades_in_place(stack: Stack) -> None:
-    stack.switch()
+    stack.migrate()
     oid = query(stack.target, OID)
-    add_revision(stack.layout, f"{NEXT}_x.py", revision=NEXT, down_revision=HEAD)
+    stack.revision()
 
-    stack.switch()
-    stack.upgrade()
+    stack.migrate()
 
+    assert query(stack.target, VERSION) == [(NEXT,)]
     assert query(stack.target, OID) == oid
     assert stack.parked() == []
     assert stack.branch() == "main"
 
 
 def test_a_new_branch_without_a_copy_takes_the_data_along(stack: Stack) -> None:
-    stack.switch()
+    stack.migrate()
     oid = query(stack.target, OID)
     stack.git("checkout", "-qb", "feature")
 
-    stack.switch()
+    stack.migrate()
 
     assert query(stack.target, OID) == oid
     assert stack.branch() == "feature"
     assert stack.parked() == []
 
 
+def on_feature_at_next(stack: Stack) -> Path:
+    """main's data, then branch feature's revision applied on it; the revision file."""
+    stack.migrate()
+    stack.git("checkout", "-qb", "feature")
+    revision = stack.revision()
+    stack.migrate()
+    return revision
+
+
 def test_a_copy_that_does_not_fit_is_left_and_the_data_parked_before_the_rollback(
     stack: Stack, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    stack.switch()
-    with Cluster.session(stack.server) as cluster:  # main's copy, from an older 001
+    with Cluster.session(stack.server) as cluster:  # main's copy, from another 001
         copy = parked(stack.target.database, "main", ["001"], frozenset({("001", "0" * 64)}))
         park_clone(cluster, stack.target.database, copy)
-    stack.git("checkout", "-qb", "feature")
-    revision = add_revision(stack.layout, f"{NEXT}_x.py", revision=NEXT, down_revision=HEAD)
-    stack.switch()
-    stack.upgrade()
-    revision.unlink()
+    on_feature_at_next(stack).unlink()
     stack.git("checkout", "-q", "main")
-
     capsys.readouterr()
-    stack.switch()
-    lines = branch_lines(capsys)
 
-    assert stack.parked() == ["main", "feature"]
-    assert stack.branch() == "main"
-    assert (
+    stack.migrate()
+
+    assert branch_lines(capsys) == [
         "Branch data: the parked copy of branch 'main' (at revision 001) does not fit this "
         "checkout (a revision it applied is missing or was edited): left as it is; "
-        "`make drop-branch name=main` deletes it"
-    ) in lines
-    assert (
-        f"Branch data: the data of branch 'feature' (at revision {NEXT}) is parked; branch 'main' "
-        "has no parked copy that fits, so the phantoms are rolled back from their stored source"
-    ) in lines
+        "`make drop-branch name=main` deletes it",
+        f"Branch data: the data of branch 'feature' (at revision {NEXT}) is parked; branch "
+        "'main' has no parked copy that fits, so the phantoms are rolled back from their "
+        "stored source",
+    ]
+    assert stack.parked() == ["main", "feature"]
+    assert query(stack.target, VERSION) == [(HEAD,)]
+    assert stack.branch() == "main"
 
 
-def test_an_unknown_branch_says_so_in_one_line_and_changes_nothing(
+def test_a_refused_rollback_leaves_the_data_marked_as_the_branch_it_is(stack: Stack) -> None:
+    on_feature_at_next(stack).unlink()
+    query(stack.target, "UPDATE alembic_version_checksums SET source = NULL")
+    stack.git("checkout", "-q", "main")
+
+    with pytest.raises(SystemExit) as exited:
+        stack.migrate()
+
+    assert exited.value.code == 1
+    assert query(stack.target, VERSION) == [(NEXT,)]
+    assert stack.branch() == "feature"
+    assert stack.parked() == ["feature"]
+
+
+def test_an_unknown_branch_says_so_in_one_line_then_rolls_back_as_before(
     stack: Stack, capsys: pytest.CaptureFixture[str]
 ) -> None:
     stack.git("checkout", "-q", "--detach")
-    query(stack.target, f"COMMENT ON DATABASE {stack.target.database} IS :c", c=marker_comment("x"))
-    revision = add_revision(stack.layout, f"{NEXT}_x.py", revision=NEXT, down_revision=HEAD)
-    stack.upgrade()
+    query(
+        stack.target, f'COMMENT ON DATABASE "{stack.target.database}" IS :c', c=marker_comment("x")
+    )
+    revision = stack.revision()
+    stack.migrate()
     revision.unlink()
-
     capsys.readouterr()
-    stack.switch()
-    lines = branch_lines(capsys)
 
-    [line] = lines
+    stack.migrate()
+
+    [line] = branch_lines(capsys)
     assert line.startswith("Branch data: the branch is unknown (HEAD is detached at ")
     assert line.endswith(
         "so no copy is parked or swapped in; the phantoms are rolled back after a snapshot, as "
         "without branches"
     )
+    assert query(stack.target, VERSION) == [(HEAD,)]
     assert stack.branch() == "x"
     assert stack.parked() == []
 
 
 def test_in_production_nothing_is_marked_parked_or_swapped(stack: Stack) -> None:
-    stack.switch("production")
+    stack.migrate("production")
 
     assert stack.branch() is None
     assert stack.parked() == []

@@ -57,7 +57,7 @@ def live(server: Target, migrated_template: str) -> Iterator[Target]:
             query(target, "INSERT INTO users (username) VALUES ('on-feature')")
             park_clone(cluster, target.database, parked(target.database, "feature", [], CHAIN))
             query(target, "UPDATE users SET username = 'on-main'")
-            cluster.set_comment(target.database, marker_comment("main"))
+        query(target, f'COMMENT ON DATABASE "{target.database}" IS :c', c=marker_comment("main"))
         yield target
 
 

@@ -71,46 +71,61 @@ def switch_branch(
     script: ScriptDirectory,
     *,
     upgrading: bool,
-) -> None:
+) -> str | None:
     """For env.py, before the phantom rollback: serve this branch's parked copy if it has one
-    that fits, parking the data being left."""
+    that fits, parking the data being left. Returns the branch to mark the database with once
+    its phantoms are rolled back (`mark_served`), or None."""
     if handed_in is not None or not upgrading or settings.checkout_dir is None:
-        return
+        return None
     if settings.app_env not in LOCAL_APP_ENVS:
-        return
+        return None
     checkout = read_checkout(settings.checkout_dir)
     with ExitStack() as after_lock:
         with connection_for(None, settings) as connection, migration_lock(connection, settings):
             live = _live_data(connection, script)
-            cluster = _cluster_needed(connection, settings, checkout, live, after_lock)
-            if cluster is None:
-                return
+            if not _switching(connection, settings, checkout, live):
+                return None
             assert checkout.branch is not None
-            assert live.branch is not None
+            if live.branch is None:
+                return checkout.branch  # unmarked: this branch's, once at the checkout
+            target = Target.from_url(connection.engine.url, settings.app_env)
+            cluster = after_lock.enter_context(Cluster.session(target))
             arriving = find(cluster, live.database, checkout.branch)
             fits = arriving is not None and arriving.fits(_checkout_chain(script))
         # The migrators' lock is released here, as the renames end every session of the
         # database (this one too); the cluster session still holds its own lock.
         leaving = parked(live.database, live.branch, live.heads, live.chain)
+        to_mark: str | None = None
         if arriving is not None and fits:
             _swap(cluster, live, leaving, arriving)
         else:
             _keep_in_place(cluster, live, leaving, checkout.branch, arriving)
+            to_mark = checkout.branch
         for line in prune(
             cluster, live.database, settings.parked_branches_max, checkout.has_branch
         ):
             log.warning("%s", line)
+        return to_mark
 
 
-def _cluster_needed(
-    connection: Connection,
-    settings: Settings,
-    checkout: Checkout,
-    live: LiveData,
-    after_lock: ExitStack,
-) -> Cluster | None:
-    """A session on the cluster when the data must switch branches; None when nothing (more)
-    is to be done here."""
+def mark_served(connection: Connection, branch: str | None) -> None:
+    """For env.py, once at the checkout (phantoms rolled back): the database is `branch`'s data
+    from now on. Not before: a refused rollback leaves it the data of the branch it was."""
+    if branch is None:
+        return
+    if connection.in_transaction():
+        connection.commit()
+    database = connection.scalar(text("SELECT current_database()"))
+    quoted = connection.dialect.identifier_preparer.quote_identifier(str(database))
+    connection.execute(text(f"COMMENT ON DATABASE {quoted} IS :c"), {"c": marker_comment(branch)})
+    connection.commit()
+
+
+def _switching(
+    connection: Connection, settings: Settings, checkout: Checkout, live: LiveData
+) -> bool:
+    """Whether the data served is not (known to be) the checked-out branch's, and may be
+    switched here."""
     if checkout.branch is None:
         if live.has_phantoms:
             log.warning(
@@ -118,16 +133,11 @@ def _cluster_needed(
                 "the phantoms are rolled back after a snapshot, as without branches",
                 checkout.unknown,
             )
-        return None
+        return False
     if live.branch == checkout.branch:
-        return None
-    if refusal(settings.app_env, session=connection.connection.dbapi_connection) is not None:
-        return None  # not a local development database: the phantom rollback refuses, saying why
-    if live.branch is None:
-        _mark(connection, live.database, checkout.branch)
-        return None
-    target = Target.from_url(connection.engine.url, settings.app_env)
-    return after_lock.enter_context(Cluster.session(target))
+        return False
+    # Not a local development database: the phantom rollback refuses, saying why.
+    return refusal(settings.app_env, session=connection.connection.dbapi_connection) is None
 
 
 def _live_data(connection: Connection, script: ScriptDirectory) -> LiveData:
@@ -153,14 +163,6 @@ def _checkout_chain(script: ScriptDirectory) -> Chain:
     )
 
 
-def _mark(connection: Connection, database: str, branch: str) -> None:
-    quoted = connection.dialect.identifier_preparer.quote_identifier(database)
-    with connection.begin():
-        connection.execute(
-            text(f"COMMENT ON DATABASE {quoted} IS :c"), {"c": marker_comment(branch)}
-        )
-
-
 def _swap(cluster: Cluster, live: LiveData, leaving: ParkedCopy, arriving: ParkedCopy) -> None:
     swap_in(cluster, live.database, leaving, arriving)
     log.warning(
@@ -182,8 +184,8 @@ def _keep_in_place(
     branch: str,
     arriving: ParkedCopy | None,
 ) -> None:
-    """No copy of `branch` to swap in: the live data becomes `branch`'s, parked first when
-    revisions are to be rolled back."""
+    """No copy of `branch` to swap in: the live data becomes `branch`'s (mark_served), parked
+    first when revisions are to be rolled back."""
     if arriving is not None:
         log.warning(
             "Branch data: the parked copy of branch %r (at revision %s) does not fit this checkout "
@@ -202,4 +204,3 @@ def _keep_in_place(
             leaving.head,
             branch,
         )
-    cluster.set_comment(live.database, marker_comment(branch))

@@ -153,9 +153,6 @@ class Cluster:
         )
         return str(rows[0][0]) if rows and rows[0][0] is not None else None
 
-    def set_comment(self, name: str, comment: str) -> None:
-        self._execute(_COMMENT.format(sql.Identifier(name)), comment)
-
     def seal(self, name: str, comment: str) -> None:
         """Make `name` a template nobody can connect to (so it can always be cloned)."""
         self._execute(
