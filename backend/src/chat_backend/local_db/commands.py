@@ -39,7 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A snapshot's name fails before connecting; a branch's is any name git allows.
         if getattr(args, "name", None) is not None and handler is not _drop_branch:
             snapshots.snapshot_database(target.database, args.name)
-        if handler not in (_list_snapshots, _list_branches):
+        if handler not in (_list_snapshots, _list_branches, _mark_database):
             args.environment = _judge(target)
         return handler(target, args)
     except (RefusedError, SnapshotError, FileNotFoundError) as error:
@@ -196,6 +196,14 @@ def _age(moment: datetime) -> str:
     return f"{int(seconds)} s ago"
 
 
+def _mark_database(target: Target, args: argparse.Namespace) -> int:
+    """Say what the database is: the one thing the guard cannot decide for you. Not guarded
+    itself: marking a database is how you tell the guard what you mean."""
+    _mark(target, args.env)
+    print(f"mark-database: {target.database!r} says it is a {args.env!r} database now")
+    return 0
+
+
 def _check(target: Target, _: argparse.Namespace) -> int:
     print(f"guard: {target.database!r} on {target.host} is a local {target.app_env} database")
     return 0
@@ -227,6 +235,9 @@ def _parser() -> argparse.ArgumentParser:
     _command(
         commands, "drop-branch", _drop_branch, "delete the parked copy of branch NAME"
     ).add_argument("name", metavar="NAME", help="a git branch, e.g. feature/notes")
+    _command(
+        commands, "mark", _mark_database, "say what the database is (the guard reads it)"
+    ).add_argument("env", choices=environment_marker.ENVIRONMENTS, metavar="ENV")
     for name, handler, summary in (
         ("snapshot", _snapshot, "save the database as snapshot NAME"),
         ("restore", _restore, "replace the database with a copy of snapshot NAME"),
