@@ -5,7 +5,7 @@ The live database's comment names the branch whose data it is (branch_marker); t
 branch comes from git's files, mounted read-only (checkout_branch). Under the migrators' lock:
 
 - same branch, or an unmarked database (a new volume, a reset, a restored snapshot): nothing
-  to switch; the unmarked one is marked as this branch's. A teammate's new revision on the same
+  to switch; the unmarked one becomes this branch's. A teammate's new revision on the same
   branch is upgraded in place, as always.
 - another branch's data, and a parked copy of this branch that fits the checkout: the live
   database is parked under its branch and the copy renamed in (one transaction), then Alembic
@@ -14,6 +14,13 @@ branch comes from git's files, mounted read-only (checkout_branch). Under the mi
   clone) under its branch, then the phantoms are rolled back as before (phantom_revisions).
 - another branch's data without phantoms, and no copy that fits: it becomes this branch's and is
   upgraded in place.
+
+A database is marked as the checked-out branch's (mark_served, called by env.py) only once it
+is at the checkout, phantoms rolled back: a refused rollback leaves it marked as the branch
+whose data it still is. The swap's renames end every session of the live database, this
+migrator's too, so the migrators' lock is held while deciding and let go just before; the
+local-database lock (local_db.cluster), which resets and snapshots take too, is held
+throughout.
 
 An unknown branch (no `.git`, a detached HEAD, a worktree whose git directory is not mounted)
 changes nothing here: the phantom rollback runs as before, said in one line. Outside
