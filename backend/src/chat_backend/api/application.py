@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -16,6 +17,7 @@ from chat_backend.api.database import Database
 from chat_backend.api.errors import ERROR_RESPONSES, install_error_handlers
 from chat_backend.api.guarded_routes import guarded_route
 from chat_backend.api.health import health_routes
+from chat_backend.api.json_values import STORABLE_JSON_VALUE
 from chat_backend.api.users import user_routes
 from chat_backend.config import Settings
 from chat_backend.db.api_pool import POOL_SIZE, open_api_pool
@@ -69,11 +71,25 @@ def create_app(settings: Settings, code: CodeSchema) -> FastAPI:
     # Added last, so it runs first: a request under a foreign name reaches nothing else.
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
     data_route = guarded_route(guard, health_threads)
-    # The busiest first (GET /chats/{id}); no two paths overlap, so order means nothing else.
-    for data_routes in (chat_routes(db, data_route), user_routes(db, data_route)):
-        app.include_router(data_routes, responses=ERROR_RESPONSES)
-    app.include_router(health_routes(guard, health_threads))
+    # The routes go straight into the app's own list, busiest first (GET /chats/{id}): an
+    # included router is a level of its own that every request walks into. No two paths
+    # overlap, so order means nothing else.
+    for routes in (
+        chat_routes(db, data_route, ERROR_RESPONSES),
+        user_routes(db, data_route, ERROR_RESPONSES),
+        health_routes(guard, health_threads),
+    ):
+        app.router.routes.extend(routes.routes)
     for name, path in DOCS.items():
         setattr(app, name, path)
     app.setup()
+    app.openapi = lambda: openapi_with_components(app)  # type: ignore[method-assign]
     return app
+
+
+def openapi_with_components(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema of `app`, with the component that stored JSON values refer to."""
+    if app.openapi_schema is None:
+        schema = FastAPI.openapi(app)
+        schema["components"]["schemas"]["StorableJsonValue"] = STORABLE_JSON_VALUE
+    return app.openapi_schema or {}

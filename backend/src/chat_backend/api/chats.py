@@ -139,8 +139,10 @@ def insert_chat_statement(fields: frozenset[str]) -> Statement:
     return Statement(insert(CHATS).values(values).returning(*SUMMARY, CHATS.c.messages))
 
 
-def chat_routes(db: Database, route_class: type[APIRoute]) -> APIRouter:
-    router = APIRouter(tags=["chats"], route_class=route_class)
+def chat_routes(
+    db: Database, route_class: type[APIRoute], responses: dict[int | str, dict[str, Any]]
+) -> APIRouter:
+    router = APIRouter(tags=["chats"], route_class=route_class, responses=responses)
     get_chat_row, append_messages_row = Statement(GET_CHAT), Statement(APPEND_MESSAGES)
     chats_of_user, user_exists = Statement(CHATS_OF_USER), Statement(USER_EXISTS)
     rename_chat_row, delete_chat_row = Statement(RENAME_CHAT), Statement(DELETE_CHAT)

@@ -30,11 +30,11 @@ MAX_PREFERENCES_BYTES = 16 * 1024
 
 UserId = Annotated[int, Path(ge=1, le=MAX_ID, description="The user's id.")]
 Username = Annotated[
-    str, StringConstraints(min_length=1, max_length=100, pattern=r"^\S+$"), Storable
+    str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\s\x00]+$"), Storable
 ]
 DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=100), Storable]
 Email = Annotated[
-    str, StringConstraints(max_length=255, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), Storable
+    str, StringConstraints(max_length=255, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"), Storable
 ]
 Preferences = Annotated[dict[str, Any], storable_json(MAX_PREFERENCES_BYTES)]
 
@@ -91,8 +91,10 @@ def update_user_statement(fields: frozenset[str]) -> Statement:
     return Statement(update(USERS).where(USERS.c.id == USER_ID).values(values).returning(*USERS.c))
 
 
-def user_routes(db: Database, route_class: type[APIRoute]) -> APIRouter:
-    router = APIRouter(prefix="/users", tags=["users"], route_class=route_class)
+def user_routes(
+    db: Database, route_class: type[APIRoute], responses: dict[int | str, dict[str, Any]]
+) -> APIRouter:
+    router = APIRouter(prefix="/users", tags=["users"], route_class=route_class, responses=responses)
 
     @router.post("", status_code=201)
     async def create_user(new: NewUser) -> User:
