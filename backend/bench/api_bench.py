@@ -53,7 +53,8 @@ PEER_APPS = {
     "async asyncpg (asyncpg_app.py)": "asyncpg_app:app",
     "async psycopg 3 (psycopg_app.py)": "psycopg_app:app",
 }
-START_TIMEOUT_S = 30.0
+# Generous: on a shared machine under load, a worker takes seconds to import and start.
+START_TIMEOUT_S = 120.0
 WARMUP_S = 2
 ROUNDS = 2  # GET is measured in turns, the project then each peer, this many times; best counts
 APPEND = '{"messages": [{"role": "user", "content": "How fast is this?"}]}'

@@ -4,6 +4,7 @@ that statement (every connection is autocommit, so each statement is its own tra
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -63,8 +64,11 @@ class _Acquired:
         self._connection: Any = None
 
     async def __aenter__(self) -> asyncpg.Connection:
+        # asyncio.timeout, not acquire's own `timeout=`: that runs the acquire in a task of
+        # its own (asyncio.wait_for), a cost on every request.
         try:
-            self._connection = await self._pool.acquire(timeout=ACQUIRE_TIMEOUT_S)
+            async with asyncio.timeout(ACQUIRE_TIMEOUT_S):
+                self._connection = await self._pool.acquire()
         except TimeoutError:
             raise NoConnection from None
         return self._connection  # type: ignore[no-any-return]

@@ -99,7 +99,7 @@ CODES = {404: "not_found", 405: "method_not_allowed"}
 # Documents the shared shape in the OpenAPI schema for the statuses every data route can return.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse, "description": HTTPStatus(status).phrase}
-    for status in (404, 409, 422, 503)
+    for status in (400, 404, 408, 409, 413, 422, 503)
 }
 
 
