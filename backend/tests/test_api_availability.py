@@ -184,3 +184,22 @@ async def test_data_sessions_carry_the_timeouts(database_url: URL) -> None:
                                   "current_setting('lock_timeout')")  # fmt: skip
     await pool.close()
     assert tuple(shown or ()) == ("1234ms", "567ms")
+
+
+async def test_every_connection_busy_is_503_with_retry_after(
+    database_url: URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool is full (every connection held elsewhere): a data request waits
+    ACQUIRE_TIMEOUT_S for one, then answers 503 instead of queueing for ever."""
+    monkeypatch.setattr("chat_backend.api.database.ACQUIRE_TIMEOUT_S", 0.2)
+    app = create_app(settings_for(database_url), CODE)
+    async with app_client(app) as client:
+        pool = app.state.database.pool
+        held = [await pool.acquire() for _ in range(POOL_SIZE)]
+        try:
+            error = assert_retry_later(await client.get("/users"), "database_busy")
+        finally:
+            for connection in held:
+                await pool.release(connection)
+        assert "busy" in error["message"]
+        assert (await client.get("/users")).status_code == 200

@@ -5,6 +5,7 @@ on a real PostgreSQL; then every connection of the pool is as it was when it con
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import anyio
 import asyncpg
@@ -62,8 +63,9 @@ async def exercise_every_route(client: httpx.AsyncClient) -> None:
         assert response.status_code == status, (method, path, response.text)
 
 
-async def leftovers(connection: asyncpg.Connection) -> dict[str, list[object]]:
-    found = {
+async def leftovers(connection: Any) -> dict[str, list[object]]:
+    """What `connection` (a pool's proxy of one) holds that a new session would not."""
+    found: dict[str, list[object]] = {
         what: [tuple(row) for row in await connection.fetch(query)]
         for what, query in LEFTOVERS.items()
     }

@@ -58,8 +58,7 @@ FIXES = {
     "API_STATEMENT_TIMEOUT_MS": "set it to a whole number of milliseconds up to 2147483647, "
     "e.g. 5000",
     "API_LOCK_TIMEOUT_MS": "set it to a whole number of milliseconds up to 2147483647, e.g. 2000",
-    "API_BODY_TIMEOUT_MS": "set it to a whole number of milliseconds up to 2147483647, "
-    "e.g. 15000",
+    "API_BODY_TIMEOUT_MS": "set it to a whole number of milliseconds up to 2147483647, e.g. 15000",
     "API_ALLOWED_HOSTS": "set it to host names separated by commas, e.g. api.example.com",
 }
 

@@ -11,7 +11,19 @@ import asyncpg
 from fastapi import APIRouter, Path, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import Integer, Select, bindparam, delete, exists, func, insert, select, text, update
+from sqlalchemy import (
+    BindParameter,
+    Integer,
+    Select,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 
 from chat_backend.api.database import Database
@@ -95,7 +107,7 @@ class Chat(ChatSummary):
 
 
 # Built once with named parameters (a statement compiled per request costs more than its run).
-CHAT_ID = bindparam("chat_id")
+CHAT_ID: BindParameter[Any] = bindparam("chat_id")
 GET_CHAT = select(*SUMMARY, CHATS.c.messages).where(CHATS.c.id == CHAT_ID)
 APPEND_MESSAGES = (
     update(CHATS)
@@ -151,7 +163,9 @@ def chat_routes(
     async def create_chat(user_id: UserId, new: NewChat) -> Chat:
         values = new.model_dump(exclude_none=True)
         try:
-            row = await db.row(insert_chat_statement(frozenset(values)), {**values, "user_id": user_id})
+            row = await db.row(
+                insert_chat_statement(frozenset(values)), {**values, "user_id": user_id}
+            )
         except asyncpg.ForeignKeyViolationError as error:
             if violated_constraint(error) != OWNER_CONSTRAINT:
                 raise

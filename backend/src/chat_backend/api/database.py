@@ -14,7 +14,7 @@ from chat_backend.db.api_pool import ACQUIRE_TIMEOUT_S
 from chat_backend.db.driver_statements import Statement
 
 
-class NoConnection(Exception):
+class NoConnectionError(Exception):
     """Every connection of the pool stayed busy for ACQUIRE_TIMEOUT_S (the error handlers
     answer 503 database_busy)."""
 
@@ -44,20 +44,26 @@ class Database:
     ) -> asyncpg.Record | None:
         """The first row of `statement`, or None."""
         async with self._connection() as connection:
-            return await connection.fetchrow(statement.sql, *statement.args(parameters))
+            row: asyncpg.Record | None = await connection.fetchrow(
+                statement.sql, *statement.args(parameters)
+            )
+            return row
 
     async def rows(
         self, statement: Statement, parameters: Mapping[str, Any] | None = None
     ) -> list[asyncpg.Record]:
         async with self._connection() as connection:
-            return await connection.fetch(statement.sql, *statement.args(parameters))
+            rows: list[asyncpg.Record] = await connection.fetch(
+                statement.sql, *statement.args(parameters)
+            )
+            return rows
 
     def _connection(self) -> Any:
         return _Acquired(self.pool)
 
 
 class _Acquired:
-    """`pool.acquire`, with a wait past ACQUIRE_TIMEOUT_S raised as NoConnection."""
+    """`pool.acquire`, with a wait past ACQUIRE_TIMEOUT_S raised as NoConnectionError."""
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -70,7 +76,7 @@ class _Acquired:
             async with asyncio.timeout(ACQUIRE_TIMEOUT_S):
                 self._connection = await self._pool.acquire()
         except TimeoutError:
-            raise NoConnection from None
+            raise NoConnectionError from None
         return self._connection  # type: ignore[no-any-return]
 
     async def __aexit__(self, *_: object) -> None:

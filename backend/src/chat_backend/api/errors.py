@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import Scope
 
-from chat_backend.api.database import NoConnection
+from chat_backend.api.database import NoConnectionError
 from chat_backend.config import Settings
 from chat_backend.db.schema_state import SchemaGuard
 
@@ -174,8 +174,7 @@ def install_error_handlers(
         message = "The request is invalid."
         if len(problems) > MAX_DETAILS:
             message = (
-                f"The request is invalid: {len(problems)} problems, the first {MAX_DETAILS} "
-                "listed."
+                f"The request is invalid: {len(problems)} problems, the first {MAX_DETAILS} listed."
             )
         return error_response(422, "invalid_request", message, details)
 
@@ -198,7 +197,7 @@ def install_error_handlers(
         state = await anyio.to_thread.run_sync(guard.refresh, limiter=guard_threads)
         if state.problem is not None:
             return error_response(503, "database_unavailable", state.problem)
-        if isinstance(error, NoConnection):
+        if isinstance(error, NoConnectionError):
             message = "Every database connection is busy; retry shortly."
             return error_response(503, "database_busy", message)
         if sqlstate.startswith(CONNECTION_LOST) or isinstance(error, LOST):
@@ -214,7 +213,7 @@ def install_error_handlers(
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
-    for failure in (asyncpg.PostgresError, NoConnection, *LOST):
+    for failure in (asyncpg.PostgresError, NoConnectionError, *LOST):
         app.add_exception_handler(failure, database_error)
     app.add_exception_handler(Exception, unexpected)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-
 from functools import cache
 from typing import Annotated, Any
 
@@ -11,7 +10,7 @@ import asyncpg
 from fastapi import APIRouter, Path, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, StringConstraints
-from sqlalchemy import Integer, bindparam, delete, insert, select, update
+from sqlalchemy import BindParameter, Integer, bindparam, delete, insert, select, update
 
 from chat_backend.api.database import Database
 from chat_backend.api.errors import conflict, not_found, violated_constraint
@@ -34,7 +33,9 @@ Username = Annotated[
 ]
 DisplayName = Annotated[str, StringConstraints(min_length=1, max_length=100), Storable]
 Email = Annotated[
-    str, StringConstraints(max_length=255, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"), Storable
+    str,
+    StringConstraints(max_length=255, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"),
+    Storable,
 ]
 Preferences = Annotated[dict[str, Any], storable_json(MAX_PREFERENCES_BYTES)]
 
@@ -72,14 +73,17 @@ class User(BaseModel):
 
 # Built once with named parameters; an update's statement depends only on which fields it
 # sets, so each combination is compiled once too.
-USER_ID = bindparam("user_id")
+USER_ID: BindParameter[Any] = bindparam("user_id")
 INSERT_USER = Statement(
     insert(USERS)
     .values({name: bindparam(name) for name in NewUser.model_fields})
     .returning(*USERS.c)
 )
 LIST_USERS = Statement(
-    select(USERS).order_by(USERS.c.id).limit(bindparam("limit", type_=Integer)).offset(bindparam("offset", type_=Integer))
+    select(USERS)
+    .order_by(USERS.c.id)
+    .limit(bindparam("limit", type_=Integer))
+    .offset(bindparam("offset", type_=Integer))
 )
 GET_USER = Statement(select(USERS).where(USERS.c.id == USER_ID))
 DELETE_USER = Statement(delete(USERS).where(USERS.c.id == USER_ID).returning(USERS.c.id))
@@ -87,14 +91,16 @@ DELETE_USER = Statement(delete(USERS).where(USERS.c.id == USER_ID).returning(USE
 
 @cache
 def update_user_statement(fields: frozenset[str]) -> Statement:
-    values = {name: bindparam(name) for name in sorted(fields)}
+    values: dict[str, Any] = {name: bindparam(name) for name in sorted(fields)}
     return Statement(update(USERS).where(USERS.c.id == USER_ID).values(values).returning(*USERS.c))
 
 
 def user_routes(
     db: Database, route_class: type[APIRoute], responses: dict[int | str, dict[str, Any]]
 ) -> APIRouter:
-    router = APIRouter(prefix="/users", tags=["users"], route_class=route_class, responses=responses)
+    router = APIRouter(
+        prefix="/users", tags=["users"], route_class=route_class, responses=responses
+    )
 
     @router.post("", status_code=201)
     async def create_user(new: NewUser) -> User:
@@ -126,7 +132,9 @@ def user_routes(
     return router
 
 
-async def _write(db: Database, statement: Statement, values: dict[str, Any]) -> asyncpg.Record | None:
+async def _write(
+    db: Database, statement: Statement, values: dict[str, Any]
+) -> asyncpg.Record | None:
     """Run a write; a duplicate username or email becomes a 409 naming the field."""
     try:
         return await db.row(statement, values)

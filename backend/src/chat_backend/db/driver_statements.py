@@ -18,8 +18,9 @@ from typing import Any
 
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
 
-DIALECT = asyncpg_dialect()
+DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
 
 
 class Statement:
@@ -27,6 +28,7 @@ class Statement:
 
     def __init__(self, statement: ClauseElement) -> None:
         compiled = statement.compile(dialect=DIALECT)
+        assert isinstance(compiled, SQLCompiler)
         self.sql = compiled.string
         self.names: tuple[str, ...] = tuple(compiled.positiontup or ())
         # Values bound in the statement itself (`column == 5`), for the names not passed.
