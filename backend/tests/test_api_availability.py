@@ -203,3 +203,30 @@ async def test_every_connection_busy_is_503_with_retry_after(
                 await pool.release(connection)
         assert "busy" in error["message"]
         assert (await client.get("/users")).status_code == 200
+
+
+async def test_a_full_pool_the_server_dropped_fails_at_most_one_request(
+    database_url: URL, engine: Engine
+) -> None:
+    """Every one of the pool's connections open, then killed: the pool notices each closed
+    socket on its own and replaces it at its next use, so not one request per dead
+    connection fails (at most the one already on its way)."""
+    app = create_app(settings_for(database_url), CODE)
+    async with app_client(app) as client:
+        path = f"/chats/{await new_chat(client)}"
+        pool = app.state.database.pool
+        held = [await pool.acquire() for _ in range(POOL_SIZE)]
+        for connection in held:
+            await pool.release(connection)
+        with engine.connect() as db:
+            killed = db.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                    "AND application_name = 'chat-backend'"
+                )
+            )
+        assert killed >= POOL_SIZE
+        statuses = [(await client.get(path)).status_code for _ in range(2 * POOL_SIZE)]
+    assert statuses.count(503) <= 1, statuses
+    assert set(statuses) <= {200, 503}
