@@ -47,6 +47,7 @@ BACKEND_DIR = BENCH_DIR.parent
 # As the image runs it (see the Dockerfile), on loopback.
 SERVER_COMMAND = [sys.executable, "-m", "uvicorn", "--no-access-log", "--host", "127.0.0.1"]
 PROJECT_APP = ["chat_backend.api:app"]
+PROJECT = "project"
 # The peers, by the name the table gives them.
 PEER_APPS = {
     "sync psycopg2 (baseline_app.py)": "baseline_app:app",
@@ -248,13 +249,17 @@ def main() -> None:
             for name, app in PEER_APPS.items()
         }
         chats = [f"/chats/{chat_id}" for chat_id in seed(project, max(options.connections))]
+        apps = {PROJECT: project, **peers}
         for connections in options.connections:
-            for _ in range(ROUNDS):
-                project_gets[connections].append(run(project, chats, connections))
-                for name, peer in peers.items():
-                    peer_gets.setdefault((name, connections), []).append(
-                        run(peer, chats, connections)
-                    )
+            for turn in range(ROUNDS):
+                # Each round in another order: a machine whose load drifts favours no app.
+                names = list(apps)[turn % len(apps) :] + list(apps)[: turn % len(apps)]
+                for name in names:
+                    figures = run(apps[name], chats, connections)
+                    if name == PROJECT:
+                        project_gets[connections].append(figures)
+                    else:
+                        peer_gets.setdefault((name, connections), []).append(figures)
         appends = run(project, [f"{chat}/messages" for chat in chats], 64, "POST", APPEND)
 
     # Rows of the table stack_bench.py began (bench/table.py); the setting goes to stderr.
