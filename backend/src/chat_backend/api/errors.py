@@ -11,7 +11,6 @@ from typing import Any
 
 import anyio.to_thread
 import asyncpg
-from asyncpg.exceptions import _base as asyncpg_base
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -189,7 +188,9 @@ def install_error_handlers(
         # server (or that the database went away), so the guard compares again, on the
         # health threads (requests failing together share one comparison).
         sqlstate = getattr(error, "sqlstate", None) or ""
-        if sqlstate.startswith("22") or isinstance(error, asyncpg_base.DataError):
+        # (The driver's own refusal of a value, before sending it, is an InterfaceError
+        # that is also a ValueError.)
+        if sqlstate.startswith("22") or isinstance(error, ValueError):
             return await invalid_value(request, error)
         busy = _timed_out(sqlstate, settings)
         if busy is not None:
