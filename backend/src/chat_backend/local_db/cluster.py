@@ -19,6 +19,7 @@ from typing import Any
 import psycopg2  # type: ignore[import-untyped]
 from psycopg2 import sql
 
+from chat_backend.db import environment_marker
 from chat_backend.db.local_guard import RefusedError, require_local
 from chat_backend.local_db.target import Target
 
@@ -174,3 +175,14 @@ def connect(target: Target, database: str) -> Any:
         connect_timeout=CONNECT_TIMEOUT_S,
         application_name="chat-local-db",
     )
+
+
+def mark(target: Target, database: str, environment: str) -> None:
+    """Make `database` on the target's server say it is an `environment` one
+    (environment_marker): `make mark-database`, a reset, a template, the tests."""
+    connection = connect(target, database)
+    try:
+        with connection:
+            environment_marker.write(connection, environment)
+    finally:
+        connection.close()

@@ -19,7 +19,7 @@ from chat_backend.db.alembic_config import alembic_ini_path
 from chat_backend.db.local_guard import RefusedError, require_local
 from chat_backend.exit_codes import FAILED, NO_TEMPLATE
 from chat_backend.local_db import snapshots, templates
-from chat_backend.local_db.cluster import Cluster, connect
+from chat_backend.local_db.cluster import Cluster, connect, mark
 from chat_backend.local_db.snapshots import SnapshotError
 from chat_backend.local_db.target import Target, load_target
 
@@ -67,24 +67,15 @@ def _reset(target: Target, args: argparse.Namespace) -> int:
             cluster, target, args.alembic_ini, args.init_sql or ""
         )
         cluster.replace(target.database, template)
-    _mark(target, args.environment)
+    # The new database says what the one it replaced said (a template built without the db
+    # init SQL carries no marker of its own).
+    mark(target, target.database, args.environment)
     built_first = " (the template was built first: new or changed migrations)" if built else ""
     print(
         f"reset: {target.database!r} is empty at head, a clone of {template}, "
         f"in {_elapsed_ms(started)} ms{built_first}"
     )
     return 0
-
-
-def _mark(target: Target, environment: str) -> None:
-    """The new database says what the one it replaced said (a template built without the db
-    init SQL carries no marker of its own)."""
-    session = connect(target, target.database)
-    try:
-        with session:
-            environment_marker.write(session, environment)
-    finally:
-        session.close()
 
 
 def _template(target: Target, args: argparse.Namespace) -> int:
@@ -138,7 +129,7 @@ def _list_snapshots(target: Target, _: argparse.Namespace) -> int:
 def _mark_database(target: Target, args: argparse.Namespace) -> int:
     """Say what the database is: the one thing the guard cannot decide for you. Not guarded
     itself: marking a database is how you tell the guard what you mean."""
-    _mark(target, args.env)
+    mark(target, target.database, args.env)
     print(f"mark-database: {target.database!r} says it is a {args.env!r} database now")
     return 0
 
