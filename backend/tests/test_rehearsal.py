@@ -1,0 +1,143 @@
+"""`make rehearse`'s command on a real PostgreSQL: a dump with 300,000 users and three pending
+revisions, the cached template, bad dumps, the guard and the statement timeout."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chat_backend.local_db.cluster import Cluster
+from chat_backend.local_db.target import Target
+from tests.local_db_support import fingerprint, own_database, query
+from tests.rehearsal_support import USERS, make_dump, migrations_with, rehearse
+
+
+@pytest.fixture(scope="module")
+def users_dump(
+    server: Target, migrated_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A dump at head whose users table holds 300,000 rows."""
+    return make_dump(server, migrated_template, tmp_path_factory.mktemp("dump") / "prod.dump", USERS)
+
+
+@pytest.fixture
+def local(server: Target, migrated_template: str) -> Iterator[Target]:
+    """The development database: at head, with one user of its own."""
+    with own_database(server) as local:
+        with Cluster.session(server) as cluster:
+            cluster.clone(migrated_template, local.database)
+        query(local, "INSERT INTO users (username) VALUES ('mine')")
+        yield local
+
+
+def leftovers(server: Target, local: Target) -> list[str]:
+    with Cluster.session(server) as cluster:
+        return cluster.names(f"{local.database}_")
+
+
+def test_three_pending_revisions_on_300k_users(
+    server: Target, local: Target, users_dump: Path, tmp_path: Path
+) -> None:
+    before = fingerprint(local)
+    alembic_ini = migrations_with(tmp_path / "migrations")
+
+    first = rehearse(local, alembic_ini, users_dump, "--format", "json")
+
+    assert first.status == 1, first.stderr
+    add_column, bigint, backfill = first.json()
+    assert [r["revision"] for r in (add_column, bigint, backfill)] == ["004", "005", "006"]
+    # NOT NULL with a default: PostgreSQL stores the default, no rewrite.
+    assert add_column["rewritten"] == []
+    assert add_column["rows"] == {}
+    assert "refused: drops column users.login_count (300000 non-null values)" in str(
+        add_column["downgrade"]
+    )
+    # int to bigint: every row rewritten under an ACCESS EXCLUSIVE lock.
+    assert bigint["rewritten"] == [
+        {"table": "public.users", "rows": USERS, "bytes": bigint["rewritten"][0]["bytes"]}  # type: ignore[index]
+    ]
+    assert {"table": "public.users", "mode": "AccessExclusiveLock"} in bigint["locks"]  # type: ignore[operator]
+    assert any("rewrites public.users (300,000 rows" in f for f in bigint["findings"])  # type: ignore[union-attr]
+    assert bigint["passes_statement_timeout"] is True
+    # The data migration: its rows counted, no rewrite.
+    assert backfill["rows"] == {"public.users": {"inserted": 0, "updated": 100_000, "deleted": 0}}
+    assert backfill["rewritten"] == []
+    assert backfill["downgrade"] == "keeps data"
+
+    # The development database is untouched; only the cached template is left.
+    assert fingerprint(local) == before
+    (template,) = leftovers(server, local)
+    assert template.startswith(f"{local.database}_rehearsal_")
+    assert "loaded prod.dump into" in first.stderr
+
+    second = rehearse(local, alembic_ini, users_dump)
+    assert second.status == 1, second.stderr
+    assert f"reusing {template}" in second.stderr
+    assert "005" in second.stdout and "public.users AccessExclusive" in second.stdout
+    assert leftovers(server, local) == [template]
+
+
+def test_the_template_is_scrubbed(
+    server: Target, local: Target, users_dump: Path, tmp_path: Path
+) -> None:
+    rehearse(local, migrations_with(tmp_path / "migrations", ()), users_dump)
+    (template,) = leftovers(server, local)
+    copy = f"{local.database}_scrubbed"
+    with Cluster.session(server) as cluster:
+        cluster.clone(template, copy)
+    emails = query(
+        local,
+        "SELECT count(*) FILTER (WHERE email LIKE '%@mail.example.com'), "
+        "count(*) FILTER (WHERE email LIKE '%@example.invalid'), "
+        "count(*) FILTER (WHERE display_name LIKE 'Person %') FROM users",
+        copy,
+    )
+    assert emails == [(0, USERS, 0)]
+
+
+def test_no_pending_revision_passes(
+    server: Target, local: Target, users_dump: Path, tmp_path: Path
+) -> None:
+    result = rehearse(local, migrations_with(tmp_path / "migrations", ()), users_dump)
+    assert result.status == 0, result.stderr
+    assert "no pending revision" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda dump, bad: bad.write_bytes(dump.read_bytes()[:4000]), id="truncated"),
+        pytest.param(lambda dump, bad: bad.write_text("SELECT 1;\n"), id="plain-sql"),
+        pytest.param(lambda dump, bad: None, id="missing"),
+    ],
+)
+def test_a_bad_dump_is_one_line_exit_2_and_leaves_nothing(
+    server: Target, local: Target, users_dump: Path, tmp_path: Path, damage: object
+) -> None:
+    bad = tmp_path / "bad.dump"
+    damage(users_dump, bad)  # type: ignore[operator]
+
+    result = rehearse(local, migrations_with(tmp_path / "migrations"), bad)
+
+    assert result.status == 2
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: rehearse: file=") and "make rehearse file=" in line
+    assert leftovers(server, local) == []
+
+
+def test_production_is_refused_before_anything_is_made(
+    server: Target, local: Target, users_dump: Path, tmp_path: Path
+) -> None:
+    result = rehearse(
+        local,
+        migrations_with(tmp_path / "migrations"),
+        users_dump,
+        APP_ENV="production",
+    )
+    assert result.status == 2
+    (line,) = result.stderr.splitlines()
+    assert "refusing to replace or delete a database when APP_ENV is 'production'" in line
+    assert leftovers(server, local) == []
