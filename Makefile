@@ -147,6 +147,17 @@ restore-backup: ## Put a backup back: make restore-backup file=backups/NAME.dump
 	$(if $(file),,$(error file is required: make restore-backup file=backups/NAME.dump; ls backups lists them))
 	@scripts/restore-backup.sh "$${file}"
 
+##@ Rehearsal (pending revisions on production-like data)
+
+# The dump is loaded once into a cached template in the stack's db server (by its own
+# pg_restore); each rehearsal runs on a clone, dropped afterwards. `file`, `format` and
+# `max_rows` reach the script through the environment.
+
+.PHONY: rehearse
+rehearse: ## Run the pending revisions on a pg_dump's data: make rehearse file=backups/NAME.dump (format=json, max_rows=100000)
+	$(if $(file),,$(error file is required: make rehearse file=backups/NAME.dump (a pg_dump -Fc file or -Fd folder)))
+	@scripts/rehearse.sh "$${file}"
+
 ##@ Migration gate (before pushing; CI runs it)
 
 .PHONY: renumber

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from chat_backend.local_db.cluster import Cluster
 from chat_backend.local_db.target import Target
@@ -74,8 +75,19 @@ def pg_dump(server: Target, database: str, path: Path) -> None:
     bin_dir = server_bin_dir()
     assert bin_dir is not None, "the rehearsal tests need the PostgreSQL binaries on this host"
     subprocess.run(
-        [str(bin_dir / "pg_dump"), "-Fc", "-h", str(server.host), "-p", str(server.port),
-         "-U", server.user, "-f", str(path), database],
+        [
+            str(bin_dir / "pg_dump"),
+            "-Fc",
+            "-h",
+            str(server.host),
+            "-p",
+            str(server.port),
+            "-U",
+            server.user,
+            "-f",
+            str(path),
+            database,
+        ],
         env={**os.environ, "PGPASSWORD": server.password},
         check=True,
         capture_output=True,
@@ -104,8 +116,8 @@ class Rehearsal:
     stdout: str
     stderr: str
 
-    def json(self) -> list[dict[str, object]]:
-        records: list[dict[str, object]] = json.loads(self.stdout)
+    def json(self) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = json.loads(self.stdout)
         return records
 
 
@@ -116,10 +128,20 @@ def rehearse(
     as the development database (its APP_ENV), from the migrations copy's folder."""
     url = local.url(local.database)
     completed = subprocess.run(
-        [sys.executable, "-m", "chat_backend.revisions.rehearsal", "--file", str(dump),
-         "--config", str(alembic_ini), "--scrub", str(SCRUB_SQL), *args],
+        [
+            sys.executable,
+            "-m",
+            "chat_backend.revisions.rehearsal",
+            "--file",
+            str(dump),
+            "--config",
+            str(alembic_ini),
+            "--scrub",
+            str(SCRUB_SQL),
+            *args,
+        ],
         cwd=alembic_ini.parent,
-        env=command_env(url, APP_ENV=local.app_env, **settings),
+        env=command_env(url, **{"APP_ENV": local.app_env, **settings}),
         capture_output=True,
         text=True,
         timeout=COMMAND_TIMEOUT_S,

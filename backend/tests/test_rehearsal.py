@@ -19,7 +19,18 @@ def users_dump(
     server: Target, migrated_template: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
     """A dump at head whose users table holds 300,000 rows."""
-    return make_dump(server, migrated_template, tmp_path_factory.mktemp("dump") / "prod.dump", USERS)
+    return make_dump(
+        server, migrated_template, tmp_path_factory.mktemp("dump") / "prod.dump", USERS
+    )
+
+
+@pytest.fixture(scope="module")
+def small_dump(
+    server: Target, migrated_template: str, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A dump at head with a thousand users: for what does not need many."""
+    path = tmp_path_factory.mktemp("dump") / "small.dump"
+    return make_dump(server, migrated_template, path, 1000)
 
 
 @pytest.fixture
@@ -56,10 +67,10 @@ def test_three_pending_revisions_on_300k_users(
     )
     # int to bigint: every row rewritten under an ACCESS EXCLUSIVE lock.
     assert bigint["rewritten"] == [
-        {"table": "public.users", "rows": USERS, "bytes": bigint["rewritten"][0]["bytes"]}  # type: ignore[index]
+        {"table": "public.users", "rows": USERS, "bytes": bigint["rewritten"][0]["bytes"]}
     ]
-    assert {"table": "public.users", "mode": "AccessExclusiveLock"} in bigint["locks"]  # type: ignore[operator]
-    assert any("rewrites public.users (300,000 rows" in f for f in bigint["findings"])  # type: ignore[union-attr]
+    assert {"table": "public.users", "mode": "AccessExclusiveLock"} in bigint["locks"]
+    assert any("rewrites public.users (300,000 rows" in f for f in bigint["findings"])
     assert bigint["passes_statement_timeout"] is True
     # The data migration: its rows counted, no rewrite.
     assert backfill["rows"] == {"public.users": {"inserted": 0, "updated": 100_000, "deleted": 0}}
@@ -75,14 +86,15 @@ def test_three_pending_revisions_on_300k_users(
     second = rehearse(local, alembic_ini, users_dump)
     assert second.status == 1, second.stderr
     assert f"reusing {template}" in second.stderr
-    assert "005" in second.stdout and "public.users AccessExclusive" in second.stdout
+    assert second.stdout.startswith("revision  seconds  rewritten")
+    assert "public.users AccessExclusive" in second.stdout
     assert leftovers(server, local) == [template]
 
 
 def test_the_template_is_scrubbed(
-    server: Target, local: Target, users_dump: Path, tmp_path: Path
+    server: Target, local: Target, small_dump: Path, tmp_path: Path
 ) -> None:
-    rehearse(local, migrations_with(tmp_path / "migrations", ()), users_dump)
+    rehearse(local, migrations_with(tmp_path / "migrations", ()), small_dump)
     (template,) = leftovers(server, local)
     copy = f"{local.database}_scrubbed"
     with Cluster.session(server) as cluster:
@@ -94,50 +106,73 @@ def test_the_template_is_scrubbed(
         "count(*) FILTER (WHERE display_name LIKE 'Person %') FROM users",
         copy,
     )
-    assert emails == [(0, USERS, 0)]
+    assert emails == [(0, 1000, 0)]
 
 
-def test_no_pending_revision_passes(
-    server: Target, local: Target, users_dump: Path, tmp_path: Path
-) -> None:
-    result = rehearse(local, migrations_with(tmp_path / "migrations", ()), users_dump)
+def test_no_pending_revision_passes(local: Target, small_dump: Path, tmp_path: Path) -> None:
+    result = rehearse(local, migrations_with(tmp_path / "migrations", ()), small_dump)
     assert result.status == 0, result.stderr
     assert "no pending revision" in result.stderr
 
 
-@pytest.mark.parametrize(
-    "damage",
-    [
-        pytest.param(lambda dump, bad: bad.write_bytes(dump.read_bytes()[:4000]), id="truncated"),
-        pytest.param(lambda dump, bad: bad.write_text("SELECT 1;\n"), id="plain-sql"),
-        pytest.param(lambda dump, bad: None, id="missing"),
-    ],
-)
+def damaged(kind: str, dump: Path, bad: Path) -> Path:
+    """A copy of `dump` cut short, a plain SQL file, or no file at all."""
+    if kind == "truncated":
+        data = dump.read_bytes()
+        bad.write_bytes(data[: len(data) // 2])  # its table of contents, not all its data
+    elif kind == "plain-sql":
+        bad.write_text("SELECT 1;\n")
+    return bad
+
+
+@pytest.mark.parametrize("kind", ["truncated", "plain-sql", "missing"])
 def test_a_bad_dump_is_one_line_exit_2_and_leaves_nothing(
-    server: Target, local: Target, users_dump: Path, tmp_path: Path, damage: object
+    server: Target, local: Target, small_dump: Path, tmp_path: Path, kind: str
 ) -> None:
-    bad = tmp_path / "bad.dump"
-    damage(users_dump, bad)  # type: ignore[operator]
+    bad = damaged(kind, small_dump, tmp_path / "bad.dump")
 
     result = rehearse(local, migrations_with(tmp_path / "migrations"), bad)
 
     assert result.status == 2
     assert result.stdout == ""
     (line,) = result.stderr.splitlines()
-    assert line.startswith("error: rehearse: file=") and "make rehearse file=" in line
+    assert line.startswith("error: rehearse: file=")
+    assert "make rehearse file=" in line
     assert leftovers(server, local) == []
 
 
 def test_production_is_refused_before_anything_is_made(
-    server: Target, local: Target, users_dump: Path, tmp_path: Path
+    server: Target, local: Target, small_dump: Path, tmp_path: Path
 ) -> None:
     result = rehearse(
         local,
         migrations_with(tmp_path / "migrations"),
-        users_dump,
+        small_dump,
         APP_ENV="production",
     )
     assert result.status == 2
     (line,) = result.stderr.splitlines()
     assert "refusing to replace or delete a database when APP_ENV is 'production'" in line
     assert leftovers(server, local) == []
+
+
+def test_a_statement_past_the_migrators_timeout_fails_the_rehearsal(
+    server: Target, local: Target, small_dump: Path, tmp_path: Path
+) -> None:
+    slow = (("004_slow.py", "004", "003", 'op.execute("SELECT pg_sleep(3)")', "pass"),)
+
+    result = rehearse(
+        local,
+        migrations_with(tmp_path / "migrations", slow),
+        small_dump,
+        "--format",
+        "json",
+        MIGRATION_STATEMENT_TIMEOUT_MS="300",
+    )
+
+    assert result.status == 1, result.stderr
+    (record,) = result.json()
+    assert record["passes_statement_timeout"] is False
+    assert "canceling statement due to statement timeout" in record["error"]
+    assert "past the migrator's statement timeout (0.3 s)" in record["findings"][0]
+    assert len(leftovers(server, local)) == 1  # the cached template

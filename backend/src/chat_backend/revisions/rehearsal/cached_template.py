@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg2  # type: ignore[import-untyped]
 
@@ -29,6 +31,18 @@ class ScrubError(Exception):
     """The scrub script failed on the dump; the message names it and the fix, in one line."""
 
 
+@dataclass(frozen=True)
+class Scrub:
+    """The SQL run on the template after the load (db/rehearse/scrub.sql), and its file."""
+
+    path: Path
+    sql: str
+
+    @classmethod
+    def read(cls, path: Path) -> Scrub:
+        return cls(path, path.read_text() if path.is_file() else "")
+
+
 def template_prefix(database: str) -> str:
     return f"{database}_rehearsal_"
 
@@ -37,10 +51,11 @@ def clone_prefix(database: str) -> str:
     return f"{database}_rehearsing_"
 
 
-def template_key(archive_checksum: str, scrub_sql: str) -> str:
+def template_key(archive_checksum: str, scrub: Scrub) -> str:
     """The cache key: the dump's bytes and the scrub script that ran on them."""
-    scrub = hashlib.sha256(scrub_sql.encode()).hexdigest()
-    return hashlib.sha256(f"{archive_checksum}\0{scrub}".encode()).hexdigest()[:KEY_LENGTH]
+    scrub_digest = hashlib.sha256(scrub.sql.encode()).hexdigest()
+    key = f"{archive_checksum}\0{scrub_digest}".encode()
+    return hashlib.sha256(key).hexdigest()[:KEY_LENGTH]
 
 
 def new_clone_name(database: str) -> str:
@@ -51,12 +66,12 @@ def ensure_loaded(
     target: Target,
     archive: Archive,
     command: PgRestore,
-    scrub_sql: str,
+    scrub: Scrub,
     jobs: int,
     progress: Callable[[int, int], None],
 ) -> tuple[str, bool]:
     """The cached template of this dump, loaded first if missing; and whether it was reused."""
-    name = template_prefix(target.database) + template_key(archive.checksum(), scrub_sql)
+    name = template_prefix(target.database) + template_key(archive.checksum(), scrub)
     with Cluster.session(target) as cluster:
         if cluster.exists(name):
             return name, True
@@ -68,7 +83,7 @@ def ensure_loaded(
             cluster.create(building)
         try:
             restore(command, staged, archive, building, jobs, lambda done: progress(done, total))
-            _scrub_and_analyze(target, building, scrub_sql)
+            _scrub_and_analyze(target, building, scrub)
         except BaseException:
             with Cluster.session(target) as cluster:
                 cluster.drop(building)
@@ -82,24 +97,26 @@ def ensure_loaded(
     return name, False
 
 
-def _scrub_and_analyze(target: Target, database: str, scrub_sql: str) -> None:
+def _scrub_and_analyze(target: Target, database: str, scrub: Scrub) -> None:
     """Scrub in one transaction, then gather the planner's statistics (pg_restore leaves none;
-    production has them)."""
+    production has them). A scrub's UPDATE leaves every row it changed behind as a dead copy:
+    VACUUM FULL compacts the tables again, so a rewrite measures what production would write."""
     connection = connect(target, database)
     try:
-        if scrub_sql.strip():
+        scrubbed = bool(scrub.sql.strip())
+        if scrubbed:
             try:
                 with connection, connection.cursor() as cursor:
-                    cursor.execute(scrub_sql)
+                    cursor.execute(scrub.sql)
             except psycopg2.Error as error:
                 reason = str(error).strip().splitlines()[0]
                 raise ScrubError(
-                    f"db/rehearse/scrub.sql failed on the dump ({reason}); it runs on the "
-                    "dump's schema before any pending revision: fix it, or empty it"
+                    f"{scrub.path} failed on the dump ({reason}); it runs on the dump's schema "
+                    "before any pending revision: fix it, or empty it"
                 ) from None
         connection.autocommit = True
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+            cursor.execute("VACUUM (FULL, ANALYZE)" if scrubbed else "ANALYZE")
     finally:
         connection.close()
 

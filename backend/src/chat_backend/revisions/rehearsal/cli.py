@@ -29,6 +29,7 @@ from chat_backend.local_db.guard import RefusedError, require_local
 from chat_backend.local_db.target import Target, load_target
 from chat_backend.revisions.rehearsal.archive import Archive, ArchiveError, open_archive
 from chat_backend.revisions.rehearsal.cached_template import (
+    Scrub,
     ScrubError,
     ensure_loaded,
     new_clone_name,
@@ -45,7 +46,7 @@ from chat_backend.revisions.rehearsal.report import (
     as_table,
     exit_status,
 )
-from chat_backend.revisions.rehearsal.runner import NotRehearsableError, rehearse
+from chat_backend.revisions.rehearsal.runner import NotRehearsableError, Outcome, rehearse
 from chat_backend.revisions.throwaway_postgres import server_bin_dir
 
 MAX_ROWS_VARIABLE = "REHEARSE_MAX_ROWS"
@@ -61,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         alembic_ini = existing_alembic_ini(args.config)
         archive = open_archive(args.file)
         command = _pg_restore(args.pg_restore, target)
-        scrub = args.scrub.read_text() if args.scrub.is_file() else ""
+        scrub = Scrub.read(args.scrub)
         template = _load(target, archive, command, scrub, args.jobs)
         outcomes = _on_a_clone(target, template, alembic_ini, settings)
     except (RefusedError, ArchiveError, ScrubError, NotRehearsableError, OSError) as error:
@@ -80,14 +81,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     return exit_status(outcomes, limits)
 
 
-def _load(target: Target, archive: Archive, command: PgRestore, scrub: str, jobs: int) -> str:
+def _load(target: Target, archive: Archive, command: PgRestore, scrub: Scrub, jobs: int) -> str:
     started = time.monotonic()
     live = sys.stderr.isatty()
 
     def progress(done: int, total: int) -> None:
         if live:
-            print(f"\rrehearse: loading {archive.path.name}: {done}/{total} items", end="",
-                  file=sys.stderr, flush=True)
+            print(
+                f"\rrehearse: loading {archive.path.name}: {done}/{total} items",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
 
     template, reused = ensure_loaded(target, archive, command, scrub, jobs, progress)
     if reused:
@@ -103,12 +108,12 @@ def _load(target: Target, archive: Archive, command: PgRestore, scrub: str, jobs
 
 def _on_a_clone(
     target: Target, template: str, alembic_ini: Path, settings: Settings
-) -> list[object]:
+) -> list[Outcome]:
     clone = new_clone_name(target.database)
     with Cluster.session(target) as cluster:
         cluster.clone(template, clone)
     try:
-        return list(rehearse(target.url(clone), alembic_ini, settings))
+        return rehearse(target.url(clone), alembic_ini, settings)
     finally:
         with Cluster.session(target) as cluster:
             cluster.drop(clone)

@@ -19,19 +19,19 @@ from chat_backend.db.revision_checksums import TABLE as CHECKSUM_TABLE
 
 # The migrator's own bookkeeping changes in every revision: not the revision's doing.
 BOOKKEEPING = frozenset({"public.alembic_version", f"public.{CHECKSUM_TABLE}"})
-USER_RELATIONS = (
-    "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname <> 'information_schema' "
-    "AND left(n.nspname, 3) <> 'pg_'"
-)
+# User relations only: not the catalogs, not TOAST, not information_schema.
 FILENODES = (
     "SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), c.relfilenode "
-    f"FROM pg_class c {USER_RELATIONS} AND c.relkind IN ('r', 'm')"  # noqa: S608 (constant)
+    "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname <> 'information_schema' AND left(n.nspname, 3) <> 'pg_' "
+    "AND c.relkind IN ('r', 'm')"
 )
 LOCKS = (
     "SELECT DISTINCT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), l.mode "
     "FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-    f"{USER_RELATIONS} AND l.pid = pg_backend_pid() AND l.granted "  # noqa: S608 (constant)
-    "AND c.relkind IN ('r', 'p', 'm')"
+    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE n.nspname <> 'information_schema' AND left(n.nspname, 3) <> 'pg_' "
+    "AND l.pid = pg_backend_pid() AND l.granted AND c.relkind IN ('r', 'p', 'm')"
 )
 ROW_COUNTERS = (
     "SELECT quote_ident(schemaname) || '.' || quote_ident(relname), n_tup_ins, n_tup_upd, "

@@ -164,9 +164,7 @@ def _unreadable(archive: Archive, stderr: str) -> str:
     return f"file={str(archive.path)!r} cannot be restored ({reason}); {USAGE}"
 
 
-def _run(
-    command: PgRestore, args: list[str]
-) -> subprocess.CompletedProcess[str]:
+def _run(command: PgRestore, args: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(  # noqa: S603 (our argv, no shell)
         command.argv(args), env=command.environment(), capture_output=True, text=True, check=False
     )

@@ -112,9 +112,7 @@ def _row(outcome: Outcome) -> tuple[str, ...]:
         return (outcome.revision, seconds, "-", "-", "-", _timeout(outcome), "not run: failed")
     rewritten = ", ".join(measured.rewritten) or "none"
     locks = ", ".join(f"{t} {m.removesuffix('Lock')}" for t, m in measured.locks.items())
-    rows = ", ".join(
-        f"{t} {c.inserted}/{c.updated}/{c.deleted}" for t, c in measured.rows.items()
-    )
+    rows = ", ".join(f"{t} {c.inserted}/{c.updated}/{c.deleted}" for t, c in measured.rows.items())
     downgrade = outcome.downgrade.verdict if outcome.downgrade else "-"
     return (
         outcome.revision,

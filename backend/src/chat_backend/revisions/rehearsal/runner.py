@@ -147,9 +147,7 @@ def _downgrade(connection: Connection, alembic_ini: Path) -> Downgrade:
     return Downgrade(False, "keeps data")
 
 
-def _failed(
-    revision: str, seconds: float, stderr: str, errors: list[BaseException]
-) -> Outcome:
+def _failed(revision: str, seconds: float, stderr: str, errors: list[BaseException]) -> Outcome:
     timed_out = any(getattr(error, "pgcode", None) == QUERY_CANCELED for error in errors)
     reason = _first_line(stderr) or (str(errors[-1]).strip().splitlines() or ["failed"])[0]
     return Outcome(revision, None, seconds, error=reason, timed_out=timed_out)
@@ -166,6 +164,7 @@ def _keep(errors: list[BaseException], context: ExceptionContext) -> None:
 
 
 def _first_line(text: str) -> str:
-    lines = [line.removeprefix("error: ").strip() for line in text.splitlines() if line.strip()]
-    return lines[0] if lines else ""
-
+    """env.py's `error:` line, among Alembic's log lines (its console handler writes to the
+    stderr of the moment)."""
+    errors = [line for line in text.splitlines() if line.startswith("error: ")]
+    return errors[0].removeprefix("error: ").strip() if errors else ""
