@@ -203,8 +203,9 @@ test-fast: ## The edit loop: unit and database tests; no lint, no Compose, no co
 ##@ Measurements
 
 .PHONY: bench
-bench: ## Measure the waits: stack start, reset, clone, migrations, then the API (minutes; own project)
+bench: ## Measure the waits: stack start, reset, clone, migrations, the API, then make rehearse (minutes; own project)
 	cd backend && uv run --frozen python bench/stack_bench.py
+	cd backend && uv run --frozen python bench/rehearse_bench.py
 	@if [[ -f backend/bench/api_bench.py ]]; then cd backend && uv run --frozen python bench/api_bench.py; fi
 
 ##@ Kubernetes

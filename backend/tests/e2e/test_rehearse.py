@@ -43,7 +43,7 @@ def test_make_rehearse_runs_the_pending_revisions_on_a_backup(project: ComposePr
     (bigint,) = [line for line in table if line.startswith("005 ")]
     assert "public.users  public.users AccessExclusive" in bigint
     (backfill,) = [line for line in table if line.startswith("006 ")]
-    assert "public.users 0/667/0" in backfill
+    assert "public.users 0/666/0" in backfill
     assert "! rewrites public.users (2,000 rows" in first.stdout
 
     second = project.make("rehearse", f"file={backup}", "format=json", check=False)
