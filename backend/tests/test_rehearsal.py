@@ -176,3 +176,17 @@ def test_a_statement_past_the_migrators_timeout_fails_the_rehearsal(
     assert "canceling statement due to statement timeout" in record["error"]
     assert "past the migrator's statement timeout (0.3 s)" in record["findings"][0]
     assert len(leftovers(server, local)) == 1  # the cached template
+
+
+def test_a_server_elsewhere_is_refused_before_anything_is_made(
+    local: Target, small_dump: Path, tmp_path: Path
+) -> None:
+    result = rehearse(
+        local,
+        migrations_with(tmp_path / "migrations"),
+        small_dump,
+        DATABASE_URL="postgresql://chat:pw@prod-db.example.invalid:5432/chat",
+    )
+    assert result.status == 2
+    (line,) = result.stderr.splitlines()
+    assert "refusing to replace or delete a database on host 'prod-db.example.invalid'" in line
