@@ -9,9 +9,13 @@
 set -euo pipefail
 
 file="${1:?usage: scripts/rehearse.sh FILE}"
-# Relative to where make was run, before moving to the project's folder.
-[[ "${file}" == /* ]] || file="${PWD}/${file}"
+here="${PWD}"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# Relative to where make was run; kept as given when that is the project's folder, so that
+# messages name the file as the user wrote it.
+if [[ "${file}" != /* && "${here}" != "${PWD}" ]]; then
+  file="${here}/${file}"
+fi
 read -ra compose <<< "${COMPOSE:-docker compose}"
 
 # The host's view of the guard (APP_ENV, the Docker engine); the command checks its own.

@@ -72,10 +72,14 @@ def test_three_pending_revisions_on_300k_users(
     assert {"table": "public.users", "mode": "AccessExclusiveLock"} in bigint["locks"]
     assert any("rewrites public.users (300,000 rows" in f for f in bigint["findings"])
     assert bigint["passes_statement_timeout"] is True
+    assert bigint["downgrade"] == "keeps data"  # bigint to integer keeps every value
     # The data migration: its rows counted, no rewrite.
     assert backfill["rows"] == {"public.users": {"inserted": 0, "updated": 100_000, "deleted": 0}}
     assert backfill["rewritten"] == []
-    assert backfill["downgrade"] == "keeps data"
+    # Its downgrade puts every value back to 0: the rollback guard refuses that change.
+    assert backfill["downgrade"] == (
+        "refused: changes column users.login_count (values changed in place)"
+    )
 
     # The development database is untouched; only the cached template is left.
     assert fingerprint(local) == before
@@ -152,7 +156,7 @@ def test_production_is_refused_before_anything_is_made(
     )
     assert result.status == 2
     (line,) = result.stderr.splitlines()
-    assert "refusing to replace or delete a database when APP_ENV is 'production'" in line
+    assert "refusing to replace, delete or roll back data when APP_ENV is 'production'" in line
     assert leftovers(server, local) == []
 
 

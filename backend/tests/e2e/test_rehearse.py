@@ -64,6 +64,6 @@ def test_make_rehearse_runs_the_pending_revisions_on_a_backup(project: ComposePr
     assert "rehearse] Error 2" in corrupt.stderr
     ours = [line for line in corrupt.stderr.splitlines() if not line.startswith("make:")]
     assert len(ours) == 1, corrupt.stderr
-    assert ours[0].startswith("error: rehearse: file=")
+    assert ours[0].startswith("error: rehearse: file='backups/corrupt.dump' cannot be restored")
     assert project.sql(DATABASES).split(",") == databases
     assert "rehearse-" not in project.compose("exec", "-T", "db", "ls", "/tmp").stdout

@@ -23,9 +23,9 @@ import psycopg2  # type: ignore[import-untyped]
 
 from chat_backend.config import Settings, exit_with_problems, settings_or_exit
 from chat_backend.db.alembic_config import alembic_ini_path, existing_alembic_ini
+from chat_backend.db.local_guard import RefusedError, require_local
 from chat_backend.exit_codes import BAD_INPUT, FAILED
 from chat_backend.local_db.cluster import MAINTENANCE_DATABASE, Cluster, connect
-from chat_backend.local_db.guard import RefusedError, require_local
 from chat_backend.local_db.target import Target, load_target
 from chat_backend.revisions.rehearsal.archive import Archive, ArchiveError, open_archive
 from chat_backend.revisions.rehearsal.cached_template import (
@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = settings_or_exit()
     target = load_target()
     try:
-        require_local(target.app_env, target.connect_options(MAINTENANCE_DATABASE))
+        _judge(target)
         alembic_ini = existing_alembic_ini(args.config)
         archive = open_archive(args.file)
         command = _pg_restore(args.pg_restore, target)
@@ -79,6 +79,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = as_json(outcomes, limits) if args.format == "json" else as_table(outcomes, limits)
     print(report)
     return exit_status(outcomes, limits)
+
+
+def _judge(target: Target) -> None:
+    """The one guard, before anything is made: where libpq goes, where the session on the
+    development database really went, and what that database says it is."""
+    require_local(target.app_env, options=target.connect_options(target.database))
+    session = connect(target, target.database)
+    try:
+        require_local(target.app_env, session=session)
+    finally:
+        session.close()
 
 
 def _load(target: Target, archive: Archive, command: PgRestore, scrub: Scrub, jobs: int) -> str:

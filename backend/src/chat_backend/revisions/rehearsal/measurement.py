@@ -15,10 +15,13 @@ from typing import Any
 
 from sqlalchemy import Connection, event
 
+from chat_backend.db import environment_marker
 from chat_backend.db.revision_checksums import TABLE as CHECKSUM_TABLE
 
 # The migrator's own bookkeeping changes in every revision: not the revision's doing.
-BOOKKEEPING = frozenset({"public.alembic_version", f"public.{CHECKSUM_TABLE}"})
+BOOKKEEPING = frozenset(
+    {"public.alembic_version", f"public.{CHECKSUM_TABLE}", f"public.{environment_marker.TABLE}"}
+)
 # User relations only: not the catalogs, not TOAST, not information_schema.
 FILENODES = (
     "SELECT c.oid, quote_ident(n.nspname) || '.' || quote_ident(c.relname), c.relfilenode "

@@ -29,9 +29,10 @@ from sqlalchemy.pool import NullPool
 from chat_backend.config import Settings
 from chat_backend.db.migration_runtime import QUERY_CANCELED, migration_lock
 from chat_backend.db.phantom_revisions import describe, find_phantoms
+from chat_backend.db.sealed_transactions import REFUSED_COMMIT, is_refused_commit, sealed
 from chat_backend.db.stored_revisions import database_heads
 from chat_backend.revisions.rehearsal.measurement import Measured, Probe
-from chat_backend.revisions.rollback_guard import holdings, losses
+from chat_backend.revisions.rollback_guard import Change, Loss, changes, holdings, losses
 
 
 class NotRehearsableError(Exception):
@@ -126,24 +127,34 @@ def _apply(
     )
 
 
+class _Judged(Exception):  # noqa: N818 (not an error: it ends the sealed block)
+    """Raised once the downgrade is counted, so that the sealed transaction rolls it back."""
+
+
 def _downgrade(connection: Connection, alembic_ini: Path) -> Downgrade:
-    """What the rollback guard would say of undoing the newest revision: the downgrade runs in
-    a transaction that is rolled back whatever happens."""
-    transaction = connection.begin()
+    """What the rollback guard would say of undoing the newest revision. The downgrade runs
+    as the guard runs it, in a sealed transaction (db.sealed_transactions: it cannot commit
+    behind our back), counted with the guard's own holdings, losses and changes; then that
+    transaction is rolled back, whatever happened."""
     failure = io.StringIO()
+    found: list[Loss | Change] = []
     try:
-        before = holdings(connection)
-        with redirect_stderr(failure):
-            command.downgrade(_config(alembic_ini, connection), "-1")
-        lost = losses(before, holdings(connection))
+        with sealed(connection):
+            before = holdings(connection)
+            with redirect_stderr(failure):
+                command.downgrade(_config(alembic_ini, connection), "-1")
+            after = holdings(connection)
+            found = [*losses(before, after), *changes(before, after)]
+            raise _Judged
+    except _Judged:
+        pass
     except (Exception, SystemExit) as error:  # env.py exits on a database error
-        reason = _first_line(failure.getvalue()) or f"{type(error).__name__}: {error}"
-        return Downgrade(None, f"cannot run: {reason}")
-    finally:
-        if transaction.is_active:
-            transaction.rollback()
-    if lost:
-        return Downgrade(True, f"refused: drops {', '.join(map(str, lost))}")
+        reason = REFUSED_COMMIT if is_refused_commit(error) else _first_line(failure.getvalue())
+        return Downgrade(None, f"cannot be judged: {reason or f'{type(error).__name__}: {error}'}")
+    if any(isinstance(item, Loss) for item in found):
+        return Downgrade(True, f"refused: drops {', '.join(map(str, found))}")
+    if found:
+        return Downgrade(True, f"refused: changes {', '.join(map(str, found))}")
     return Downgrade(False, "keeps data")
 
 
