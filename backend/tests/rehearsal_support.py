@@ -51,8 +51,11 @@ PENDING = (
 )
 
 
-def make_dump(server: Target, template: str, path: Path, users: int) -> Path:
-    """A custom-format dump of a database at head holding `users` users (with emails)."""
+def make_dump(
+    server: Target, template: str, path: Path, users: int, dump_format: str = "c"
+) -> Path:
+    """A dump (pg_dump's custom format, or `d`: a directory) of a database at head holding
+    `users` users (with emails)."""
     source = f"chat_dump_source_{os.getpid()}_{path.stem}"
     with Cluster.session(server) as cluster:
         cluster.clone(template, source)
@@ -64,20 +67,20 @@ def make_dump(server: Target, template: str, path: Path, users: int) -> Path:
             source,
             n=users,
         )
-        pg_dump(server, source, path)
+        pg_dump(server, source, path, dump_format)
     finally:
         with Cluster.session(server) as cluster:
             cluster.drop(source)
     return path
 
 
-def pg_dump(server: Target, database: str, path: Path) -> None:
+def pg_dump(server: Target, database: str, path: Path, dump_format: str = "c") -> None:
     bin_dir = server_bin_dir()
     assert bin_dir is not None, "the rehearsal tests need the PostgreSQL binaries on this host"
     subprocess.run(
         [
             str(bin_dir / "pg_dump"),
-            "-Fc",
+            f"-F{dump_format}",
             "-h",
             str(server.host),
             "-p",

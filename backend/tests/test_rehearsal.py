@@ -4,6 +4,7 @@ revisions, the cached template, bad dumps, the guard and the statement timeout."
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,46 @@ def test_a_server_elsewhere_is_refused_before_anything_is_made(
     assert result.status == 2
     (line,) = result.stderr.splitlines()
     assert "refusing to replace or delete a database on host 'prod-db.example.invalid'" in line
+
+
+def test_a_directory_dump_is_loaded_too(
+    server: Target, migrated_template: str, local: Target, tmp_path: Path
+) -> None:
+    folder = make_dump(server, migrated_template, tmp_path / "folder", 1000, dump_format="d")
+
+    result = rehearse(local, migrations_with(tmp_path / "migrations"), folder, "--format", "json")
+
+    assert result.status == 0, result.stderr  # 1,000 rows: under the threshold
+    assert "loaded folder into" in result.stderr
+    assert [record["revision"] for record in result.json()] == ["004", "005", "006"]
+
+
+def test_a_changed_scrub_script_loads_the_dump_again_and_keeps_one_template(
+    server: Target, local: Target, small_dump: Path, tmp_path: Path
+) -> None:
+    alembic_ini = migrations_with(tmp_path / "migrations", ())
+    rehearse(local, alembic_ini, small_dump)
+    (first,) = leftovers(server, local)
+    other_scrub = tmp_path / "scrub.sql"
+    other_scrub.write_text("UPDATE users SET email = NULL;\n")
+
+    again = rehearse(local, alembic_ini, small_dump, "--scrub", str(other_scrub))
+
+    assert "loaded small.dump into" in again.stderr
+    (second,) = leftovers(server, local)
+    assert second != first
+
+
+def test_two_rehearsals_at_once_load_the_dump_once(
+    server: Target, local: Target, small_dump: Path, tmp_path: Path
+) -> None:
+    alembic_ini = migrations_with(tmp_path / "migrations")
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: rehearse(local, alembic_ini, small_dump), range(2)))
+
+    assert [result.status for result in results] == [0, 0], [r.stderr for r in results]
+    said = sorted(
+        "loaded" if "rehearse: loaded" in result.stderr else "reused" for result in results
+    )
+    assert said == ["loaded", "reused"]
+    assert len(leftovers(server, local)) == 1

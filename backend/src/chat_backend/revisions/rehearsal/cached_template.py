@@ -11,20 +11,24 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg2  # type: ignore[import-untyped]
 
-from chat_backend.local_db.cluster import Cluster, connect
+from chat_backend.local_db.cluster import MAINTENANCE_DATABASE, Cluster, connect
 from chat_backend.local_db.target import Target
 from chat_backend.revisions.rehearsal.archive import Archive
 from chat_backend.revisions.rehearsal.pg_restore import PgRestore, item_count, restore
 
 KEY_LENGTH = 16
 BUILDING = "_building"
+# Held while a dump is looked up and loaded, so that two rehearsals started together load it
+# once (the second waits, then reuses it): a 64-bit number derived from a fixed name.
+LOAD_LOCK_KEY = 0x63_68_61_74_2D_72_68_73  # "chat-rhs"
 
 
 class ScrubError(Exception):
@@ -72,6 +76,19 @@ def ensure_loaded(
 ) -> tuple[str, bool]:
     """The cached template of this dump, loaded first if missing; and whether it was reused."""
     name = template_prefix(target.database) + template_key(archive.checksum(), scrub)
+    with _load_lock(target):
+        return _ensure(target, name, archive, command, scrub, jobs, progress)
+
+
+def _ensure(
+    target: Target,
+    name: str,
+    archive: Archive,
+    command: PgRestore,
+    scrub: Scrub,
+    jobs: int,
+    progress: Callable[[int, int], None],
+) -> tuple[str, bool]:
     with Cluster.session(target) as cluster:
         if cluster.exists(name):
             return name, True
@@ -95,6 +112,19 @@ def ensure_loaded(
             if stale != name:
                 cluster.drop(stale)
     return name, False
+
+
+@contextmanager
+def _load_lock(target: Target) -> Iterator[None]:
+    """A session holding LOAD_LOCK_KEY (released when it closes, even if we are killed)."""
+    session = connect(target, MAINTENANCE_DATABASE)
+    try:
+        session.autocommit = True
+        with session.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", (LOAD_LOCK_KEY,))
+        yield
+    finally:
+        session.close()
 
 
 def _scrub_and_analyze(target: Target, database: str, scrub: Scrub) -> None:
