@@ -27,9 +27,9 @@ from sqlalchemy import URL, create_engine, text
 from sqlalchemy.pool import NullPool
 from table import row, times, verdict
 
-from chat_backend.local_db.cluster import Cluster
+from chat_backend.db import environment_marker
+from chat_backend.local_db.cluster import Cluster, connect
 from chat_backend.local_db.target import Target
-from chat_backend.revisions.rehearsal.cached_template import template_prefix
 from chat_backend.revisions.throwaway_postgres import database_server, server_bin_dir
 
 BACKEND_DIR = Path(__file__).resolve().parents[1]
@@ -114,6 +114,19 @@ def make_dump(admin: URL, users: int, path: Path) -> None:
             cluster.drop("bench_rehearse_source")
 
 
+def development_database(admin: URL) -> None:
+    """The database a rehearsal runs beside (the guard asks it what it is); never touched."""
+    target = Target.from_url(admin, "development")
+    with Cluster.session(target) as cluster:
+        cluster.create("bench_rehearse_dev")
+    session = connect(target, "bench_rehearse_dev")
+    try:
+        with session:
+            environment_marker.write(session, "development")
+    finally:
+        session.close()
+
+
 def bare_restore(admin: URL, dump: Path) -> float:
     target = Target.from_url(admin, "test")
     with Cluster.session(target) as cluster:
@@ -161,7 +174,7 @@ def rehearsal(admin: URL, alembic_ini: Path, dump: Path) -> float:
         check=False,
     )
     seconds = time.monotonic() - started
-    if completed.returncode not in (0, 1):
+    if completed.returncode not in (0, 1) or not completed.stdout.startswith("revision"):
         raise SystemExit(f"make rehearse failed: {completed.stderr.strip()}")
     print(completed.stderr.strip(), file=sys.stderr)
     return seconds
@@ -196,12 +209,13 @@ def main() -> None:
         make_dump(admin, options.users, dump)
         alembic_ini = migrations_with_pending(Path(scratch))
         floor = bare_restore(admin, dump)
+        development_database(admin)
         try:
             first = rehearsal(admin, alembic_ini, dump)
             second = rehearsal(admin, alembic_ini, dump)
         finally:
             with Cluster.session(Target.from_url(admin, "test")) as cluster:
-                for name in cluster.names(template_prefix("bench_rehearse_dev")):
+                for name in cluster.names("bench_rehearse_dev"):
                     cluster.drop(name)
     users = f"{options.users:,} users, 3 revisions"
     print(

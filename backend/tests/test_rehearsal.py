@@ -12,7 +12,7 @@ import pytest
 from chat_backend.local_db.cluster import Cluster
 from chat_backend.local_db.target import Target
 from tests.local_db_support import fingerprint, own_database, query
-from tests.rehearsal_support import USERS, make_dump, migrations_with, rehearse
+from tests.rehearsal_support import PENDING, USERS, make_dump, migrations_with, rehearse
 
 
 @pytest.fixture(scope="module")
@@ -237,4 +237,24 @@ def test_two_rehearsals_at_once_load_the_dump_once(
         "loaded" if "rehearse: loaded" in result.stderr else "reused" for result in results
     )
     assert said == ["loaded", "reused"]
+    assert len(leftovers(server, local)) == 1
+
+
+def test_a_revision_the_data_breaks_fails_the_rehearsal_naming_the_error(
+    server: Target, local: Target, small_dump: Path, tmp_path: Path
+) -> None:
+    check = 'op.execute("ALTER TABLE users ADD CONSTRAINT ck_users_few CHECK (id < 10)")'
+    breaking = (
+        ("004_check.py", "004", "003", check, "pass"),
+        ("005_after.py", "005", "004", PENDING[0][3], PENDING[0][4]),
+    )
+
+    result = rehearse(local, migrations_with(tmp_path / "migrations", breaking), small_dump)
+
+    assert result.status == 1, result.stderr
+    assert "is violated by some row" in result.stdout
+    assert "! failed on this data: migration 004 failed:" in result.stdout
+    # Nothing runs after a failed revision.
+    assert [line.split()[0] for line in result.stdout.splitlines()[1:2]] == ["004"]
+    assert not any(line.startswith("005") for line in result.stdout.splitlines())
     assert len(leftovers(server, local)) == 1

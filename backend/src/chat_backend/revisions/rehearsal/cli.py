@@ -70,7 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except psycopg2.OperationalError as error:
         reason = (str(error).strip().splitlines() or ["no reason given"])[0]
         exit_with_problems(
-            [f"rehearse: cannot reach the database server ({reason}); `make up` starts it"],
+            [
+                f"rehearse: cannot connect to the database ({reason}): `make up` starts the "
+                "stack, `make doctor` checks the settings"
+            ],
             code=FAILED,
         )
     limits = Limits(args.max_rows, settings.migration_statement_timeout_ms / 1000)
