@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -129,25 +130,61 @@ def rehearse(
 ) -> Rehearsal:
     """`python -m chat_backend.revisions.rehearsal` as `make rehearse` runs it, for `local`
     as the development database (its APP_ENV), from the migrations copy's folder."""
-    url = local.url(local.database)
     completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "chat_backend.revisions.rehearsal",
-            "--file",
-            str(dump),
-            "--config",
-            str(alembic_ini),
-            "--scrub",
-            str(SCRUB_SQL),
-            *args,
-        ],
+        rehearse_command(dump, alembic_ini, *args),
         cwd=alembic_ini.parent,
-        env=command_env(url, **{"APP_ENV": local.app_env, **settings}),
+        env=rehearse_env(local, **settings),
         capture_output=True,
         text=True,
         timeout=COMMAND_TIMEOUT_S,
         check=False,
     )
     return Rehearsal(completed.returncode, completed.stdout, completed.stderr)
+
+
+def rehearse_env(local: Target, **settings: str) -> dict[str, str]:
+    url = local.url(local.database)
+    return command_env(url, **{"APP_ENV": local.app_env, **settings})
+
+
+def rehearse_on_a_terminal(local: Target, alembic_ini: Path, dump: Path) -> str:
+    """What the command writes to its stderr when that is a terminal (a pseudo-terminal)."""
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            rehearse_command(dump, alembic_ini),
+            cwd=alembic_ini.parent,
+            env=rehearse_env(local),
+            stdout=subprocess.DEVNULL,
+            stderr=terminal,
+        )
+        os.close(terminal)
+        written = b""
+        while chunk := _read(controller):
+            written += chunk
+        process.wait(timeout=COMMAND_TIMEOUT_S)
+        return written.decode()
+    finally:
+        os.close(controller)
+
+
+def _read(controller: int) -> bytes:
+    try:
+        return os.read(controller, 4096)
+    except OSError:  # Linux: EIO once the command has closed the terminal
+        return b""
+
+
+def rehearse_command(dump: Path, alembic_ini: Path, *args: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "chat_backend.revisions.rehearsal",
+        "--file",
+        str(dump),
+        "--config",
+        str(alembic_ini),
+        "--scrub",
+        str(SCRUB_SQL),
+        *args,
+    ]

@@ -3,6 +3,7 @@ revisions, the cached template, bad dumps, the guard and the statement timeout."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,7 +13,14 @@ import pytest
 from chat_backend.local_db.cluster import Cluster
 from chat_backend.local_db.target import Target
 from tests.local_db_support import fingerprint, own_database, query
-from tests.rehearsal_support import PENDING, USERS, make_dump, migrations_with, rehearse
+from tests.rehearsal_support import (
+    PENDING,
+    USERS,
+    make_dump,
+    migrations_with,
+    rehearse,
+    rehearse_on_a_terminal,
+)
 
 
 @pytest.fixture(scope="module")
@@ -257,4 +265,16 @@ def test_a_revision_the_data_breaks_fails_the_rehearsal_naming_the_error(
     # Nothing runs after a failed revision.
     assert [line.split()[0] for line in result.stdout.splitlines()[1:2]] == ["004"]
     assert not any(line.startswith("005") for line in result.stdout.splitlines())
+    assert len(leftovers(server, local)) == 1
+
+
+def test_the_load_shows_a_progress_line_on_a_terminal(
+    server: Target, local: Target, small_dump: Path, tmp_path: Path
+) -> None:
+    written = rehearse_on_a_terminal(local, migrations_with(tmp_path / "migrations"), small_dump)
+
+    updates = re.findall(r"\rrehearse: loading small\.dump: (\d+)/(\d+) items", written)
+    assert updates, written
+    assert updates[-1][0] == updates[-1][1]  # every item of the archive done
+    assert "\rrehearse: loaded small.dump into" in written
     assert len(leftovers(server, local)) == 1

@@ -22,7 +22,7 @@ import psycopg2  # type: ignore[import-untyped]
 from chat_backend.local_db.cluster import MAINTENANCE_DATABASE, Cluster, connect
 from chat_backend.local_db.target import Target
 from chat_backend.revisions.rehearsal.archive import Archive
-from chat_backend.revisions.rehearsal.pg_restore import PgRestore, item_count, restore
+from chat_backend.revisions.rehearsal.pg_restore import PgRestore, listed_items, restore
 
 KEY_LENGTH = 16
 BUILDING = "_building"
@@ -93,13 +93,21 @@ def _ensure(
         if cluster.exists(name):
             return name, True
     with command.staged(archive) as staged:
-        total = item_count(command, staged, archive)  # a corrupt table of contents: no database
+        listed = listed_items(command, staged, archive)  # unreadable: no database is made
         building = name + BUILDING
         with Cluster.session(target) as cluster:
             cluster.drop(building)
             cluster.create(building)
         try:
-            restore(command, staged, archive, building, jobs, lambda done: progress(done, total))
+            restore(
+                command,
+                staged,
+                archive,
+                building,
+                jobs,
+                listed,
+                lambda done: progress(done, len(listed)),
+            )
             _scrub_and_analyze(target, building, scrub)
         except BaseException:
             with Cluster.session(target) as cluster:

@@ -107,12 +107,14 @@ def major_version(text: str) -> int:
     return int(found.group(1))
 
 
-def item_count(command: PgRestore, staged: str, archive: Archive) -> int:
-    """How many items the archive's table of contents lists; ArchiveError if it is unreadable."""
+def listed_items(command: PgRestore, staged: str, archive: Archive) -> frozenset[str]:
+    """The numbers of the items the archive's table of contents lists; ArchiveError if it is
+    unreadable."""
     completed = _run(command, ["--list", staged])
     if completed.returncode != 0:
         raise ArchiveError(_unreadable(archive, completed.stderr))
-    return sum(1 for line in completed.stdout.splitlines() if LIST_LINE.match(line))
+    found = (LIST_LINE.match(line) for line in completed.stdout.splitlines())
+    return frozenset(match.group(1) for match in found if match)
 
 
 def restore(
@@ -121,10 +123,12 @@ def restore(
     archive: Archive,
     database: str,
     jobs: int,
+    listed: frozenset[str],
     progress: Callable[[int], None],
 ) -> None:
-    """Load the archive into `database` with `jobs` parallel workers, reporting how many
-    items are done; ArchiveError with pg_restore's first error if it fails."""
+    """Load the archive into `database` with `jobs` parallel workers, reporting how many of
+    the `listed` items are done (pg_restore also names a few header entries the list leaves
+    out); ArchiveError with pg_restore's first error if it fails."""
     args = [
         "--verbose",
         "--exit-on-error",
@@ -149,7 +153,7 @@ def restore(
         errors: list[str] = []
         for line in process.stderr:
             found = ITEM_LINE.match(line)
-            if found:
+            if found and found.group(1) in listed:
                 done.add(found.group(1))
                 progress(len(done))
             elif "error:" in line:

@@ -7,9 +7,9 @@ documented hook), under the migrators' lock and with their lock and statement ti
 path `alembic upgrade` takes in the container. The measurement.Probe on the connection reads
 what each revision did just before it commits.
 
-The downgrade of each revision is then run inside a transaction that is always rolled back:
-the rollback guard's own counts (rollback_guard.holdings and losses) before and after say
-whether `make rollback` would refuse it for losing data.
+The downgrade of each revision is then run as `make rollback` runs it, in a sealed transaction
+(db.sealed_transactions) that is always rolled back: the rollback guard's own counts before and
+after (rollback_guard.holdings, losses and changes) say whether it would refuse it.
 """
 
 from __future__ import annotations
