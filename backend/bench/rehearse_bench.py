@@ -27,8 +27,7 @@ from sqlalchemy import URL, create_engine, text
 from sqlalchemy.pool import NullPool
 from table import row, times, verdict
 
-from chat_backend.db import environment_marker
-from chat_backend.local_db.cluster import Cluster, connect
+from chat_backend.local_db.cluster import Cluster, mark
 from chat_backend.local_db.target import Target
 from chat_backend.revisions.throwaway_postgres import database_server, server_bin_dir
 
@@ -119,12 +118,7 @@ def development_database(admin: URL) -> None:
     target = Target.from_url(admin, "development")
     with Cluster.session(target) as cluster:
         cluster.create("bench_rehearse_dev")
-    session = connect(target, "bench_rehearse_dev")
-    try:
-        with session:
-            environment_marker.write(session, "development")
-    finally:
-        session.close()
+    mark(target, "bench_rehearse_dev", "development")
 
 
 def bare_restore(admin: URL, dump: Path) -> float:
