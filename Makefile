@@ -25,7 +25,7 @@ REVISIONS_COMMAND := uv run --frozen --directory backend python -m chat_backend.
 # stays text. Make syntax stays text too: make would expand `m='$(shell ...)'` (and so run it)
 # wherever the value is used or exported, so each value given on the command line or in the
 # environment becomes a simple variable holding exactly what the user typed ($(value ...)).
-USER_VALUES := m name file rev from to s format env args BASE IMAGE STEPS FORCE HARD AUTO
+USER_VALUES := m name file rev from to s format env max_rows args BASE IMAGE STEPS FORCE HARD AUTO
 $(foreach v,$(USER_VALUES),$(if $(filter command line environment,$(origin $(v))),\
 	$(eval override $(v) := $$(value $(v)))$(eval export $(v))))
 

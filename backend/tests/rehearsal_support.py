@@ -15,7 +15,7 @@ from typing import Any
 from chat_backend.local_db.cluster import Cluster
 from chat_backend.local_db.target import Target
 from chat_backend.revisions.throwaway_postgres import server_bin_dir
-from tests.alembic_support import BACKEND_DIR, write_revision
+from tests.alembic_support import BACKEND_DIR, HEAD, LAST, LATER, NEXT, write_revision
 from tests.local_db_support import query
 from tests.reliability_support import command_env, migrations_copy
 
@@ -26,26 +26,26 @@ COMMAND_TIMEOUT_S = 300
 # The three kinds of revision the issue names, on top of the real head.
 PENDING = (
     (
-        "004_add_login_count.py",
-        "004",
-        "003",
+        f"{NEXT}_add_login_count.py",
+        NEXT,
+        HEAD,
         'op.add_column("users", sa.Column("login_count", sa.Integer(), nullable=False, '
         'server_default="0"))',
         'op.drop_column("users", "login_count")',
     ),
     (
-        "005_login_count_bigint.py",
-        "005",
-        "004",
+        f"{LATER}_login_count_bigint.py",
+        LATER,
+        NEXT,
         'op.alter_column("users", "login_count", type_=sa.BigInteger(), '
         "existing_type=sa.Integer())",
         'op.alter_column("users", "login_count", type_=sa.Integer(), '
         "existing_type=sa.BigInteger())",
     ),
     (
-        "006_backfill_login_count.py",
-        "006",
-        "005",
+        f"{LAST}_backfill_login_count.py",
+        LAST,
+        LATER,
         'op.execute("UPDATE users SET login_count = 1 WHERE id % 3 = 0")',
         'op.execute("UPDATE users SET login_count = 0")',
     ),

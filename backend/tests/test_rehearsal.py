@@ -12,6 +12,7 @@ import pytest
 
 from chat_backend.local_db.cluster import Cluster
 from chat_backend.local_db.target import Target
+from tests.alembic_support import HEAD, LAST, LATER, NEXT
 from tests.local_db_support import fingerprint, own_database, query
 from tests.rehearsal_support import (
     PENDING,
@@ -67,7 +68,7 @@ def test_three_pending_revisions_on_300k_users(
 
     assert first.status == 1, first.stderr
     add_column, bigint, backfill = first.json()
-    assert [r["revision"] for r in (add_column, bigint, backfill)] == ["004", "005", "006"]
+    assert [r["revision"] for r in (add_column, bigint, backfill)] == [NEXT, LATER, LAST]
     # NOT NULL with a default: PostgreSQL stores the default, no rewrite.
     assert add_column["rewritten"] == []
     assert add_column["rows"] == {}
@@ -172,7 +173,7 @@ def test_production_is_refused_before_anything_is_made(
 def test_a_statement_past_the_migrators_timeout_fails_the_rehearsal(
     server: Target, local: Target, small_dump: Path, tmp_path: Path
 ) -> None:
-    slow = (("004_slow.py", "004", "003", 'op.execute("SELECT pg_sleep(3)")', "pass"),)
+    slow = ((f"{NEXT}_slow.py", NEXT, HEAD, 'op.execute("SELECT pg_sleep(3)")', "pass"),)
 
     result = rehearse(
         local,
@@ -214,7 +215,7 @@ def test_a_directory_dump_is_loaded_too(
 
     assert result.status == 0, result.stderr  # 1,000 rows: under the threshold
     assert "loaded folder into" in result.stderr
-    assert [record["revision"] for record in result.json()] == ["004", "005", "006"]
+    assert [record["revision"] for record in result.json()] == [NEXT, LATER, LAST]
 
 
 def test_a_changed_scrub_script_loads_the_dump_again_and_keeps_one_template(
@@ -253,18 +254,18 @@ def test_a_revision_the_data_breaks_fails_the_rehearsal_naming_the_error(
 ) -> None:
     check = 'op.execute("ALTER TABLE users ADD CONSTRAINT ck_users_few CHECK (id < 10)")'
     breaking = (
-        ("004_check.py", "004", "003", check, "pass"),
-        ("005_after.py", "005", "004", PENDING[0][3], PENDING[0][4]),
+        (f"{NEXT}_check.py", NEXT, HEAD, check, "pass"),
+        (f"{LATER}_after.py", LATER, NEXT, PENDING[0][3], PENDING[0][4]),
     )
 
     result = rehearse(local, migrations_with(tmp_path / "migrations", breaking), small_dump)
 
     assert result.status == 1, result.stderr
     assert "is violated by some row" in result.stdout
-    assert "! failed on this data: migration 004 failed:" in result.stdout
+    assert f"! failed on this data: migration {NEXT} failed:" in result.stdout
     # Nothing runs after a failed revision.
-    assert [line.split()[0] for line in result.stdout.splitlines()[1:2]] == ["004"]
-    assert not any(line.startswith("005") for line in result.stdout.splitlines())
+    assert [line.split()[0] for line in result.stdout.splitlines()[1:2]] == [NEXT]
+    assert not any(line.startswith(LATER) for line in result.stdout.splitlines())
     assert len(leftovers(server, local)) == 1
 
 
