@@ -15,9 +15,9 @@ import pytest
 from alembic import command
 
 from chat_backend.db.branch_marker import marked_branch, marker_comment
+from chat_backend.db.cluster import Cluster
 from chat_backend.db.parked_copies import listing, park_clone, parked
-from chat_backend.local_db.cluster import Cluster
-from chat_backend.local_db.target import Target
+from chat_backend.db.target import Target
 from chat_backend.revisions.layout import MigrationLayout
 from tests.alembic_support import HEAD
 from tests.branch_support import VERSION
