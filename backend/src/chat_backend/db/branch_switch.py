@@ -98,7 +98,7 @@ def switch_branch(
             target = Target.from_url(connection.engine.url, settings.app_env)
             cluster = after_lock.enter_context(Cluster.session(target))
             arriving = find(cluster, live.database, checkout.branch)
-            fits = arriving is not None and arriving.fits(_checkout_chain(script))
+            fits = arriving is not None and arriving.fits(checkout_chain(script))
         # The migrators' lock is released here, as the renames end every session of the
         # database (this one too); the cluster session still holds its own lock.
         leaving = parked(live.database, live.branch, live.heads, live.chain)
@@ -164,7 +164,8 @@ def _applied_chain(connection: Connection) -> Chain:
     return frozenset((str(revision), str(sha)) for revision, sha in rows)
 
 
-def _checkout_chain(script: ScriptDirectory) -> Chain:
+def checkout_chain(script: ScriptDirectory) -> Chain:
+    """Each of the checkout's revisions with the checksum of its file."""
     return frozenset(
         (revision.revision, file_checksum(revision.path)) for revision in script.walk_revisions()
     )
