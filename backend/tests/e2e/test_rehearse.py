@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from tests.alembic_support import write_revision
+from tests.alembic_support import HEAD, LAST, LATER, NEXT, write_revision
 from tests.e2e.compose_project import ComposeProject
 from tests.rehearsal_support import PENDING
 
@@ -40,19 +40,19 @@ def test_make_rehearse_runs_the_pending_revisions_on_a_backup(project: ComposePr
     assert "rehearse: loaded" in first.stderr
     table = first.stdout.splitlines()
     assert table[0].startswith("revision  seconds  rewritten")
-    (bigint,) = [line for line in table if line.startswith("005 ")]
+    (bigint,) = [line for line in table if line.startswith(f"{LATER} ")]
     assert "public.users  public.users AccessExclusive" in bigint
-    (backfill,) = [line for line in table if line.startswith("006 ")]
+    (backfill,) = [line for line in table if line.startswith(f"{LAST} ")]
     assert "public.users 0/666/0" in backfill
     assert "! rewrites public.users (2,000 rows" in first.stdout
 
     second = project.make("rehearse", f"file={backup}", "format=json", check=False)
 
     assert "rehearse: reusing chat_rehearsal_" in second.stderr
-    assert [record["revision"] for record in json.loads(second.stdout)] == ["004", "005", "006"]
+    assert [record["revision"] for record in json.loads(second.stdout)] == [NEXT, LATER, LAST]
     assert second.returncode == 0, second.stderr  # under the default 100,000 rows
     # The development database is as it was, and only the cached template is left.
-    assert project.sql("SELECT version_num FROM alembic_version") == "003"
+    assert project.sql("SELECT version_num FROM alembic_version") == HEAD
     assert project.sql("SELECT count(*) FROM users") == str(USERS)
     databases = project.sql(DATABASES).split(",")
     assert databases[0] == "chat"
