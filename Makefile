@@ -153,6 +153,11 @@ restore-backup: ## Put a backup back: make restore-backup file=backups/NAME.dump
 renumber: ## After merging a branch: number this branch's revisions after the base's head (BASE=main default)
 	$(REVISIONS) renumber
 
+.PHONY: squash
+squash: ## Fold the revisions up to upto=N into one checkpoint revision (after every environment migrated past N)
+	$(if $(upto),,$(error upto is required: make squash upto=300))
+	$(REVISIONS) squash --upto "$${upto}"
+
 .PHONY: check
 check: ## Gate new revisions: numbering, one head, squawk, up-down-up, drift, checksums, schema.sql
 	$(REVISIONS) check

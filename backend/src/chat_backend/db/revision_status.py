@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -16,6 +17,7 @@ from alembic.script import ScriptDirectory
 
 from chat_backend.config import settings_or_exit
 from chat_backend.db.alembic_config import existing_alembic_ini
+from chat_backend.db.checkpoints import below_checkpoint
 from chat_backend.db.migration_runtime import connection_for
 from chat_backend.db.phantom_revisions import find_phantoms
 from chat_backend.db.revision_ids import refuse_duplicate_revision_ids
@@ -45,6 +47,10 @@ def main(argv: Sequence[str]) -> int:
     refuse_duplicate_revision_ids(script)
     with connection_for(None, settings_or_exit()) as connection:
         phantoms = find_phantoms(connection, script)
+    squashed = below_checkpoint(Path(script.versions), (p.revision for p in phantoms))
+    if squashed is not None:
+        print(squashed)
+        return 1
     for phantom in phantoms:
         print(marked(phantom))
     if argv[0] == "history":

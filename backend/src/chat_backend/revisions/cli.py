@@ -18,21 +18,24 @@ from alembic.util import CommandError
 
 from chat_backend.config import exit_with_problems, settings_or_exit
 from chat_backend.db.alembic_config import existing_alembic_ini
+from chat_backend.local_db.guard import RefusedError
 from chat_backend.revisions.branch_revisions import Repository
 from chat_backend.revisions.checks.applied import check_applied
 from chat_backend.revisions.checks.failure import Failure
 from chat_backend.revisions.checks.gate import run_gate
 from chat_backend.revisions.checks.schema_dump import write_schema_file
+from chat_backend.revisions.database_init import initialized
 from chat_backend.revisions.files import autogenerate_revision, write_merge, write_revision
 from chat_backend.revisions.layout import MigrationLayout
 from chat_backend.revisions.renumber import apply, bring_database_along, plan
+from chat_backend.revisions.squash import squash as squash_into_checkpoint
 from chat_backend.revisions.throwaway_postgres import throwaway_database
 
 Command = Callable[[MigrationLayout, argparse.Namespace], int]
 
 
 def check(layout: MigrationLayout, _args: argparse.Namespace) -> int:
-    failures = run_gate(layout, throwaway_database, _report)
+    failures = run_gate(layout, initialized(layout, throwaway_database), _report)
     if failures:
         print(f"make check: {len(failures)} problem(s), listed above", file=sys.stderr)
         return 1
@@ -111,13 +114,27 @@ def renumber(layout: MigrationLayout, args: argparse.Namespace) -> int:
     return 0
 
 
+def squash(layout: MigrationLayout, args: argparse.Namespace) -> int:
+    done = squash_into_checkpoint(layout, args.upto)
+    print(
+        f"squash: {len(done.removed)} revision files ({done.removed[0].name} to "
+        f"{done.removed[-1].name}) -> {done.checkpoint.name}; commit {done.commit[:12]} keeps them"
+    )
+    print(
+        "squash: a database built from it dumps exactly as one migrated through them "
+        "(checked); db/schema.sql is unchanged"
+    )
+    print("squash: the changes are staged; run `make check`, then commit them")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     run: Command = args.run
     try:
         return run(MigrationLayout.at(existing_alembic_ini(args.config)), args)
     # What the user can fix: a missing file, no server, an unknown revision, nothing to merge.
-    except (CommandError, FileNotFoundError, RuntimeError, ValueError) as error:
+    except (CommandError, FileNotFoundError, RuntimeError, ValueError, RefusedError) as error:
         exit_with_problems([str(error)])
 
 
@@ -160,6 +177,13 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("BASE") or "main",
         help="the branch merged in (default: BASE, else main)",
     )
+    add_squash = add(
+        "squash",
+        squash,
+        "replace the revisions up to UPTO with one checkpoint revision, generated from a "
+        "throwaway database migrated to UPTO and proven to build the same schema",
+    )
+    add_squash.add_argument("--upto", required=True, help="the newest revision to fold in")
     add_sql = add("sql", sql, "print the offline SQL of upgrading from one revision to another")
     add_sql.add_argument("--from", dest="start", default="base", help="default: base")
     add_sql.add_argument("--to", dest="end", default="head", help="default: head")

@@ -69,16 +69,25 @@ def database_server() -> Iterator[URL]:
 @contextmanager
 def throwaway_database() -> Iterator[URL]:
     """Yield the URL of a new, empty database, dropped (with its server, if ours) afterwards."""
+    with throwaway_databases(1) as (url,):
+        yield url
+
+
+@contextmanager
+def throwaway_databases(count: int) -> Iterator[tuple[URL, ...]]:
+    """`count` new, empty databases on one server (`make squash` compares two)."""
     with database_server() as server:
         target = Target.from_url(server, app_env="test")
-        name = f"chat_throwaway_{os.getpid()}_{secrets.token_hex(4)}"
+        names = [f"chat_throwaway_{os.getpid()}_{secrets.token_hex(4)}" for _ in range(count)]
         with Cluster.session(target) as cluster:
-            cluster.create(name)
+            for name in names:
+                cluster.create(name)
         try:
-            yield server.set(database=name)
+            yield tuple(server.set(database=name) for name in names)
         finally:
             with Cluster.session(target) as cluster:
-                cluster.drop(name)
+                for name in names:
+                    cluster.drop(name)
 
 
 @contextmanager
