@@ -14,6 +14,7 @@ from tests.checks_support import REAL, add_revision, copy_project, given
 
 STEPS = [
     "revision numbering",
+    "no revision builds on a squashed one",
     "single head",
     "squawk lint of new revisions",
     "stairway: each revision up, down, up again",

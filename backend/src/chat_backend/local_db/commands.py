@@ -14,11 +14,12 @@ from pathlib import Path
 
 import psycopg2  # type: ignore[import-untyped]
 
+from chat_backend.db import environment_marker
 from chat_backend.db.alembic_config import alembic_ini_path
+from chat_backend.db.local_guard import RefusedError, require_local
 from chat_backend.exit_codes import FAILED, NO_TEMPLATE
 from chat_backend.local_db import snapshots, templates
-from chat_backend.local_db.cluster import MAINTENANCE_DATABASE, Cluster
-from chat_backend.local_db.guard import RefusedError, require_local
+from chat_backend.local_db.cluster import Cluster, connect
 from chat_backend.local_db.snapshots import SnapshotError
 from chat_backend.local_db.target import Target, load_target
 
@@ -30,13 +31,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     target = load_target()
     handler: Handler = args.handler
     try:
+        if getattr(args, "name", None) is not None:  # a bad name fails before connecting
+            snapshots.snapshot_database(target.database, args.name)
         if handler is not _list_snapshots:
-            require_local(target.app_env, target.connect_options(MAINTENANCE_DATABASE))
+            args.environment = _judge(target)
         return handler(target, args)
     except (RefusedError, SnapshotError, FileNotFoundError) as error:
         return _fail(str(error))
     except psycopg2.OperationalError as error:
         return _fail(_unreachable(target, error))
+
+
+def _judge(target: Target) -> str | None:
+    """The one guard, on a session of the very database the command acts on: where libpq
+    really connected, and what the database says it is; that environment, which a reset
+    carries over to the database it makes."""
+    require_local(target.app_env, options=target.connect_options(target.database))
+    session = connect(target, target.database)
+    try:
+        require_local(target.app_env, session=session)
+        return environment_marker.read(session)
+    finally:
+        session.close()
 
 
 def _reset(target: Target, args: argparse.Namespace) -> int:
@@ -51,12 +67,24 @@ def _reset(target: Target, args: argparse.Namespace) -> int:
             cluster, target, args.alembic_ini, args.init_sql or ""
         )
         cluster.replace(target.database, template)
+    _mark(target, args.environment)
     built_first = " (the template was built first: new or changed migrations)" if built else ""
     print(
         f"reset: {target.database!r} is empty at head, a clone of {template}, "
         f"in {_elapsed_ms(started)} ms{built_first}"
     )
     return 0
+
+
+def _mark(target: Target, environment: str) -> None:
+    """The new database says what the one it replaced said (a template built without the db
+    init SQL carries no marker of its own)."""
+    session = connect(target, target.database)
+    try:
+        with session:
+            environment_marker.write(session, environment)
+    finally:
+        session.close()
 
 
 def _template(target: Target, args: argparse.Namespace) -> int:
