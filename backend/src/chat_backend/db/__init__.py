@@ -14,7 +14,8 @@ phantom_revisions rolls back revisions the checkout lacks, from the source store
 kept (run only when source_proofs proves this clone's migrator wrote it, inside one of
 sealed_transactions that a downgrade cannot COMMIT out of), after database_snapshots took a
 snapshot named as snapshot_names says; revision_status is `make current` / `make history`
-with those phantoms marked.
+with those phantoms marked. checkpoints reads a checkpoint revision (`make squash`): a
+database at a revision it squashed is refused with the commit to use, not rolled back.
 
 Safety: local_guard is the one guard in front of everything that replaces, deletes or rolls
 back data (here and in the host tools): APP_ENV, where libpq really connected (libpq_target),

@@ -1,10 +1,14 @@
 """Host tooling for revision files: `python -m chat_backend.revisions COMMAND` (cli), run by
-the Makefile's `revision`, `merge`, `renumber`, `sql`, `applied`, `schema` and `check`
-targets.
+the Makefile's `revision`, `merge`, `renumber`, `squash`, `sql`, `applied`, `schema` and
+`check` targets.
 
 layout says where the files are, files numbers and writes them, checks/ is the gate
 (`make check`), rollback_guard refuses a downgrade that would drop data (run in the migrator
 image by `make rollback`), and throwaway_postgres finds or starts the server the checks run
 on (its databases are made by local_db.cluster). renumber is `make renumber`: it moves the
 revisions this branch added (branch_revisions asks git which) after the base branch's head.
+squash is `make squash`: it folds old revisions into one checkpoint, written by checkpoint_file
+from the entries of a schema dump (dump_entries) of a throwaway database that database_init
+gave db/init's roles and grants; checkpoint_guard lets a checkpoint be taken down only past
+the one local database guard.
 """
