@@ -15,6 +15,7 @@ import pytest
 from alembic import command
 from sqlalchemy import URL
 
+from chat_backend.db import revision_status
 from chat_backend.db.checkpoints import Checkpoint
 from chat_backend.local_db.cluster import Cluster
 from chat_backend.local_db.target import Target
@@ -293,3 +294,30 @@ def test_a_squash_that_cannot_go_ahead_says_why_in_one_line_and_changes_nothing(
     assert len(errors) == 1
     assert message in errors[0]
     assert git(project.root, "status", "--porcelain") == before
+
+
+def test_make_current_names_the_checkpoint_for_a_database_below_it(
+    project: Project,
+    capsys: pytest.CaptureFixture[str],
+    guard_env: Callable[[URL], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    below = project.migrated("007")
+    assert project.squash(capsys)[0] == 0
+    guard_env(below.url)
+    monkeypatch.setenv("ALEMBIC_CONFIG", str(project.layout.alembic_ini))
+    assert revision_status.main(["current"]) == 1
+    assert capsys.readouterr().out.startswith(
+        "the database is at 007, before checkpoint 010 (revisions 001 to 010 were squashed"
+    )
+
+
+def test_the_head_file_follows_the_replaced_head_s_file_to_the_checkpoint(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    head = project.versions / "HEAD"
+    head.write_text("013_bench_13.py\n")
+    commit_all(project.root, "record the head")
+    assert project.squash(capsys, "013")[0] == 0
+    assert head.read_text() == "013_checkpoint.py\n"
+    assert "M  backend/migrations/versions/HEAD" in git(project.root, "status", "--porcelain")
