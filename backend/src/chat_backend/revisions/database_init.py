@@ -1,11 +1,9 @@
-"""db/init's SQL on a throwaway database: the roles and grants a fresh volume of the stack has
-(the db container runs db/init on its first start), so that a checkpoint's grants find their
-roles, and `make squash` dumps what the stack's databases would hold."""
+"""db/init's SQL on a throwaway database: the roles and default privileges a fresh volume of
+the stack has (the db container runs db/init on its first start), so that `make squash` proves
+its checkpoint on databases like the stack's too."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 from sqlalchemy import URL, create_engine
@@ -36,17 +34,3 @@ def initialize(layout: MigrationLayout, url: URL) -> None:
             connection.close()
     finally:
         engine.dispose()
-
-
-def initialized(
-    layout: MigrationLayout, database: Callable[[], AbstractContextManager[URL]]
-) -> Callable[[], AbstractContextManager[URL]]:
-    """`database`, with db/init run on each database it gives."""
-
-    @contextmanager
-    def give() -> Iterator[URL]:
-        with database() as url:
-            initialize(layout, url)
-            yield url
-
-    return give

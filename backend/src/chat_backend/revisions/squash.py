@@ -1,12 +1,17 @@
 """`make squash upto=N`: fold the revisions up to N into one checkpoint revision, so that a
 fresh database builds N's schema in one step instead of replaying the whole history.
 
-The checkpoint is generated, never written by hand: a throwaway database gets db/init's SQL (the
-roles and grants a fresh volume has) and is migrated to N; its `pg_dump --schema-only` (grants
-included), less what the database had before the first revision, becomes the checkpoint's SQL
-(checkpoint_file). Before anything is written the squash proves it right, as Django's
-squashmigrations is asked to: a second throwaway database built from the checkpoint must dump
-exactly as the first one. Otherwise it refuses with the difference and changes nothing.
+The checkpoint is generated, never written by hand: a throwaway database is migrated to N; its
+`pg_dump --schema-only` (grants included), less what the database had before the first
+revision, becomes the checkpoint's SQL (checkpoint_file). The grants that db/init's default
+privileges give every new table (the read-only role's) are left to them, as the revisions left
+them: the checkpoint then runs wherever the revisions ran, the tests' databases included.
+
+Before anything is written the squash proves it right, as Django's squashmigrations is asked
+to: a throwaway database built from the checkpoint must dump exactly as the one migrated
+through the revisions, grants included; and so must a pair given db/init's SQL first (the roles
+and default privileges of the stack's volume). Otherwise it refuses with the difference and
+changes nothing.
 
 The checkpoint keeps the id N and has no parent; the replaced files leave the checkout with
 `git rm` (the commit named in the checkpoint keeps them), and the changes are staged, as
@@ -69,8 +74,7 @@ def squash(layout: MigrationLayout, upto: str) -> Squashed:
             "so that git keeps the files the checkpoint replaces"
         )
     commit = repository.git("rev-parse", "HEAD").strip()
-    with throwaway_databases(2) as (original, rebuilt):
-        initialize(layout, original)
+    with throwaway_databases(4) as (original, rebuilt, stack_original, stack_rebuilt):
         before = entries(pg_dump(original, privileges=True))
         command.upgrade(layout.config(original), revision)
         expected = pg_dump(original, privileges=True)
@@ -83,11 +87,22 @@ def squash(layout: MigrationLayout, upto: str) -> Squashed:
         )
         text = _formatted(layout, source.render())
         with tempfile.TemporaryDirectory(prefix="chat-squash-") as tmp:
-            config = _config_without(layout, replaced, Path(tmp), rebuilt)
-            (Path(tmp) / "versions" / _file_name(revision)).write_text(text, encoding="utf-8")
-            initialize(layout, rebuilt)
-            command.upgrade(config, revision)
-            _prove_equal(revision, expected, pg_dump(rebuilt, privileges=True))
+            folder = _without(layout, replaced, Path(tmp))
+            (folder / "versions" / _file_name(revision)).write_text(text, encoding="utf-8")
+            command.upgrade(_config(layout, folder, rebuilt), revision)
+            _prove_equal(revision, expected, pg_dump(rebuilt, privileges=True), "")
+            # Where db/init's default privileges grant on every new table, as on the stack.
+            for database in (stack_original, stack_rebuilt):
+                initialize(layout, database)
+            command.upgrade(layout.config(stack_original), revision)
+            command.upgrade(_config(layout, folder, stack_rebuilt), revision)
+            _prove_equal(
+                revision,
+                pg_dump(stack_original, privileges=True),
+                pg_dump(stack_rebuilt, privileges=True),
+                " on a database given db/init's roles and default privileges first, as the "
+                "stack's are",
+            )
     return _write(layout, repository, replaced, text, commit)
 
 
@@ -130,10 +145,8 @@ def _replaced_sha256(revision: Script) -> str:
     return checkpoint.sha256 if checkpoint is not None else file_checksum(revision.path)
 
 
-def _config_without(
-    layout: MigrationLayout, replaced: list[Script], folder: Path, url: URL
-) -> Config:
-    """Alembic's config for a copy of the migrations without the replaced files."""
+def _without(layout: MigrationLayout, replaced: list[Script], folder: Path) -> Path:
+    """A copy of the migrations folder in `folder`, without the replaced files."""
     names = {Path(revision.path).name for revision in replaced}
     shutil.copytree(
         Path(layout.script().dir),
@@ -141,12 +154,17 @@ def _config_without(
         dirs_exist_ok=True,
         ignore=shutil.ignore_patterns("__pycache__", *names),
     )
+    return folder
+
+
+def _config(layout: MigrationLayout, folder: Path, url: URL) -> Config:
+    """Alembic's config for the migrations in `folder`, on the database at `url`."""
     config = layout.config(url)
     config.set_main_option("script_location", str(folder))
     return config
 
 
-def _prove_equal(revision: str, expected: str, rebuilt: str) -> None:
+def _prove_equal(revision: str, expected: str, rebuilt: str, where: str) -> None:
     if normalize(expected) == normalize(rebuilt):
         return
     diff = list(
@@ -161,8 +179,8 @@ def _prove_equal(revision: str, expected: str, rebuilt: str) -> None:
     )
     shown = " | ".join(line for line in diff[2:MAX_DIFF_LINES] if not line.startswith("@@"))
     raise SquashError(
-        f"a database built from the checkpoint would differ from one migrated to {revision} "
-        f"({shown}); nothing was written: squash up to another revision, or report the "
+        f"a database built from the checkpoint would differ from one migrated to {revision}"
+        f"{where} ({shown}); nothing was written: squash up to another revision, or report the "
         "difference"
     )
 
