@@ -23,7 +23,8 @@ from pathlib import Path
 from sqlalchemy import URL
 
 from chat_backend.config import parse_postgres_url
-from chat_backend.local_db.cluster import Cluster
+from chat_backend.db import environment_marker
+from chat_backend.local_db.cluster import Cluster, connect
 from chat_backend.local_db.target import Target
 
 NO_SERVER = (
@@ -81,12 +82,25 @@ def throwaway_databases(count: int) -> Iterator[tuple[URL, ...]]:
         with Cluster.session(target) as cluster:
             for name in names:
                 cluster.create(name)
+        for name in names:
+            _mark_test(target, name)
         try:
             yield tuple(server.set(database=name) for name in names)
         finally:
             with Cluster.session(target) as cluster:
                 for name in names:
                     cluster.drop(name)
+
+
+def _mark_test(target: Target, name: str) -> None:
+    """The new database says it is a test one (environment_marker): it is thrown away after
+    use, and the one guard lets a checkpoint be taken down only on such a database."""
+    session = connect(target, name)
+    try:
+        with session:
+            environment_marker.write(session, "test")
+    finally:
+        session.close()
 
 
 @contextmanager
