@@ -217,7 +217,7 @@ help: ## List the targets
 		/^##@/ {printf "\n%s%s%s\n", bold, substr($$0, 5), plain} \
 		/^[a-zA-Z0-9_-]+:.*## / {printf "  %s%-16s%s %s\n", cyan, $$1, plain, $$2}' $(MAKEFILE_LIST)
 	@printf '\n%s\n%s\n' \
-		'Variables: lowercase ones take a value (m="add email", name=before-risky, file=..., rev=002, s=backend, from=/to=, args=...);' \
+		'Variables: lowercase ones take a value (m="add email", name=before-risky, file=..., rev=002, upto=300, s=backend, from=/to=, args=...);' \
 		'UPPERCASE ones are switches and counts (FORCE=1, HARD=1, AUTO=1, STEPS=2), and BASE=main for make renumber, IMAGE= for make k8s.'
 
 .PHONY: readme
