@@ -21,6 +21,7 @@ from chat_backend.local_db.cluster import Cluster
 from chat_backend.local_db.target import Target
 from chat_backend.revisions import rollback_guard
 from chat_backend.revisions.checks.applied import check_applied
+from chat_backend.revisions.checks.lint import check_lint
 from chat_backend.revisions.cli import main
 from chat_backend.revisions.layout import MigrationLayout
 from tests.alembic_support import BACKEND_DIR
@@ -321,3 +322,26 @@ def test_the_head_file_follows_the_replaced_head_s_file_to_the_checkpoint(
     assert project.squash(capsys, "013")[0] == 0
     assert head.read_text() == "013_checkpoint.py\n"
     assert "M  backend/migrations/versions/HEAD" in git(project.root, "status", "--porcelain")
+
+
+def test_squawk_does_not_judge_the_checkpoint_s_create_tables(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A finding accepted in its day (squawk-baseline.txt) comes back in the checkpoint's
+    # CREATE TABLE, under the checkpoint's id, unless the checkpoint is not linted.
+    add_revision(
+        project.layout,
+        "014_add_seen_at.py",
+        revision="014",
+        down_revision="013",
+        upgrade='op.create_table("seen", sa.Column("at", sa.DateTime()))',
+        downgrade='op.drop_table("seen")',
+    )
+    baseline = project.layout.squawk_baseline
+    baseline.write_text(baseline.read_text() + "014 prefer-timestamp-tz\n")
+    add_revision(project.layout, "015_later.py", revision="015", down_revision="014")
+    commit_all(project.root, "a timestamp without time zone, accepted")
+    assert check_lint(project.layout) == []
+    assert project.squash(capsys, "015")[0] == 0
+    assert "CREATE TABLE public.seen" in (project.versions / "015_checkpoint.py").read_text()
+    assert check_lint(project.layout) == []
