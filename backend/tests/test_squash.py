@@ -17,6 +17,8 @@ from sqlalchemy import URL
 
 from chat_backend.db import revision_status
 from chat_backend.db.checkpoints import Checkpoint
+from chat_backend.doctor.report import Level
+from chat_backend.doctor.revisions import check_revisions
 from chat_backend.local_db.cluster import Cluster
 from chat_backend.local_db.target import Target
 from chat_backend.revisions import rollback_guard
@@ -345,3 +347,18 @@ def test_squawk_does_not_judge_the_checkpoint_s_create_tables(
     assert project.squash(capsys, "015")[0] == 0
     assert "CREATE TABLE public.seen" in (project.versions / "015_checkpoint.py").read_text()
     assert check_lint(project.layout) == []
+
+
+def test_make_doctor_fails_a_database_below_the_checkpoint_with_the_fix(
+    project: Project, capsys: pytest.CaptureFixture[str], guard_env: Callable[[URL], None]
+) -> None:
+    below = project.migrated("007")
+    assert project.squash(capsys)[0] == 0
+    guard_env(below.url)
+    _, database = check_revisions(project.root)
+    assert database.level is Level.FAIL
+    assert database.message.startswith(
+        "local database is behind this checkout's checkpoint: the database is at 007, before "
+        "checkpoint 010"
+    )
+    assert database.message.endswith("or `make reset`")
