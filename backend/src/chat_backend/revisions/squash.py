@@ -74,7 +74,7 @@ def squash(layout: MigrationLayout, upto: str) -> Squashed:
             "so that git keeps the files the checkpoint replaces"
         )
     commit = repository.git("rev-parse", "HEAD").strip()
-    with throwaway_databases(4) as (original, rebuilt, stack_original, stack_rebuilt):
+    with throwaway_databases(4) as (original, rebuilt, *stack_pair):
         before = entries(pg_dump(original, privileges=True))
         command.upgrade(layout.config(original), revision)
         expected = pg_dump(original, privileges=True)
@@ -91,19 +91,26 @@ def squash(layout: MigrationLayout, upto: str) -> Squashed:
             (folder / "versions" / _file_name(revision)).write_text(text, encoding="utf-8")
             command.upgrade(_config(layout, folder, rebuilt), revision)
             _prove_equal(revision, expected, pg_dump(rebuilt, privileges=True), "")
-            # Where db/init's default privileges grant on every new table, as on the stack.
-            for database in (stack_original, stack_rebuilt):
-                initialize(layout, database)
-            command.upgrade(layout.config(stack_original), revision)
-            command.upgrade(_config(layout, folder, stack_rebuilt), revision)
-            _prove_equal(
-                revision,
-                pg_dump(stack_original, privileges=True),
-                pg_dump(stack_rebuilt, privileges=True),
-                " on a database given db/init's roles and default privileges first, as the "
-                "stack's are",
-            )
+            _prove_on_the_stack_s_terms(layout, folder, revision, stack_pair)
     return _write(layout, repository, replaced, text, commit)
+
+
+def _prove_on_the_stack_s_terms(
+    layout: MigrationLayout, folder: Path, revision: str, pair: list[URL]
+) -> None:
+    """The same proof on two databases given db/init's SQL first: there, db/init's default
+    privileges grant on every new table, as on the stack's volume."""
+    original, rebuilt = pair
+    for database in pair:
+        initialize(layout, database)
+    command.upgrade(layout.config(original), revision)
+    command.upgrade(_config(layout, folder, rebuilt), revision)
+    _prove_equal(
+        revision,
+        pg_dump(original, privileges=True),
+        pg_dump(rebuilt, privileges=True),
+        " on a database given db/init's roles and default privileges first, as the stack's are",
+    )
 
 
 def _replaced(script: ScriptDirectory, upto: str) -> list[Script]:
