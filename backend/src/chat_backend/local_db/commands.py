@@ -33,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if getattr(args, "name", None) is not None:  # a bad name fails before connecting
             snapshots.snapshot_database(target.database, args.name)
-        if handler is not _list_snapshots:
+        if handler not in (_list_snapshots, _mark_database):
             args.environment = _judge(target)
         return handler(target, args)
     except (RefusedError, SnapshotError, FileNotFoundError) as error:
@@ -135,6 +135,14 @@ def _list_snapshots(target: Target, _: argparse.Namespace) -> int:
     return 0
 
 
+def _mark_database(target: Target, args: argparse.Namespace) -> int:
+    """Say what the database is: the one thing the guard cannot decide for you. Not guarded
+    itself: marking a database is how you tell the guard what you mean."""
+    _mark(target, args.env)
+    print(f"mark-database: {target.database!r} says it is a {args.env!r} database now")
+    return 0
+
+
 def _check(target: Target, _: argparse.Namespace) -> int:
     print(f"guard: {target.database!r} on {target.host} is a local {target.app_env} database")
     return 0
@@ -162,6 +170,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_init_sql(_command(commands, "template", _template, "build the template if outdated"))
     _command(commands, "guard", _check, "exit 1 unless the database is a local development one")
     _command(commands, "snapshots", _list_snapshots, "list the snapshots, with size and time")
+    _command(
+        commands, "mark", _mark_database, "say what the database is (the guard reads it)"
+    ).add_argument("env", choices=environment_marker.ENVIRONMENTS, metavar="ENV")
     for name, handler, summary in (
         ("snapshot", _snapshot, "save the database as snapshot NAME"),
         ("restore", _restore, "replace the database with a copy of snapshot NAME"),

@@ -343,10 +343,11 @@ def _not_judged(current: str, target: str, error: Exception) -> str:
 
 def _refusal(current: str, target: str, args: argparse.Namespace, lost: list[Loss | Change]) -> str:
     backup = f" A backup of the database is in {args.backup}." if args.backup else ""
+    verb = "drops" if any(isinstance(item, Loss) for item in lost) else "changes"
     return (
-        f"rollback refused: undoing {args.steps} revision(s) from {current} to {target} drops "
-        f"data: {', '.join(map(str, lost))}; nothing was changed.{backup} To drop it anyway: "
-        f"make rollback STEPS={args.steps} FORCE=1"
+        f"rollback refused: undoing {args.steps} revision(s) from {current} to {target} {verb} "
+        f"data: {', '.join(map(str, lost))}; nothing was changed.{backup} To {verb[:-1]} it "
+        f"anyway: make rollback STEPS={args.steps} FORCE=1"
     )
 
 
