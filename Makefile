@@ -18,8 +18,11 @@ MIGRATOR := scripts/in-stack.sh
 # The revision tooling's command line, on the host (backend/src/chat_backend/revisions/cli.py);
 # the targets only pass it their arguments (BASE, for renumber, through the environment).
 REVISIONS := cd backend && uv run --frozen python -m chat_backend.revisions
-# Values a user gives (m=, rev=, from=, to=, s=, name=, file=, args=) reach the commands through
-# the environment ("$${m}"), never pasted into the command line: a backtick stays text.
+# The same as one command, for the scripts that wrap it (scripts/with-stack-key.sh).
+REVISIONS_COMMAND := uv run --frozen --directory backend python -m chat_backend.revisions
+# Values a user gives (m=, rev=, from=, to=, s=, name=, file=, format=, env=, args=) reach the
+# commands through the environment ("$${m}"), never pasted into the command line: a backtick
+# stays text.
 
 ##@ Stack
 
@@ -90,8 +93,12 @@ history: ## List every revision, newest first, marking the database's (and its p
 	$(MIGRATOR) python -m chat_backend.db.revision_status history
 
 .PHONY: applied
-applied: ## Check that no revision the database applied was edited since (checksums; the database of .env)
+applied: ## Check that no revision the database applied was edited since, with a diff of each edit (the database of .env)
 	$(REVISIONS) applied
+
+.PHONY: plan
+plan: ## Show what the next up / make migrate would do (phantoms, pending, squawk), changing nothing (format=json)
+	scripts/with-stack-key.sh $(REVISIONS_COMMAND) plan $${format:+--format "$${format}"}
 
 .PHONY: stamp
 stamp: ## Record a revision as applied without running it (rev=002)
@@ -156,7 +163,7 @@ restore-backup: ## Put a backup back: make restore-backup file=backups/NAME.dump
 
 .PHONY: renumber
 renumber: ## After merging a branch: number this branch's revisions after the base's head (BASE=main default)
-	$(REVISIONS) renumber
+	scripts/with-stack-key.sh $(REVISIONS_COMMAND) renumber
 
 .PHONY: squash
 squash: ## Fold the revisions up to upto=N into one checkpoint revision (after every environment migrated past N)
@@ -222,7 +229,7 @@ help: ## List the targets
 		/^##@/ {printf "\n%s%s%s\n", bold, substr($$0, 5), plain} \
 		/^[a-zA-Z0-9_-]+:.*## / {printf "  %s%-16s%s %s\n", cyan, $$1, plain, $$2}' $(MAKEFILE_LIST)
 	@printf '\n%s\n%s\n' \
-		'Variables: lowercase ones take a value (m="add email", name=before-risky, file=..., rev=002, upto=300, s=backend, from=/to=, env=development, args=...);' \
+		'Variables: lowercase ones take a value (m="add email", name=before-risky, file=..., rev=002, upto=300, s=backend, from=/to=, env=development, format=json, args=...);' \
 		'UPPERCASE ones are switches and counts (FORCE=1, HARD=1, AUTO=1, STEPS=2), and BASE=main for make renumber, IMAGE= for make k8s.'
 
 .PHONY: readme

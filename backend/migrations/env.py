@@ -32,7 +32,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
-        **recording(settings),
+        **recording(settings, online=False),
         **CONTEXT_OPTIONS,
     )
     for statement in offline_preamble(settings):

@@ -15,6 +15,7 @@ from sqlalchemy.pool import NullPool
 
 from chat_backend.revisions.checks.schema_dump import normalize, pg_dump
 from chat_backend.revisions.database_init import initialize
+from chat_backend.revisions.head_file import head_file
 from chat_backend.revisions.layout import MigrationLayout
 from tests.alembic_support import HEAD
 
@@ -60,7 +61,8 @@ def revision_id(number: int) -> str:
 
 
 def add_revisions(versions_dir: Path, count: int) -> list[Path]:
-    """`count` revisions after the project's head, each a table with an index."""
+    """`count` revisions after the project's head, each a table with an index (versions/HEAD
+    then names the last, as `make revision` keeps it)."""
     written = []
     for number in range(FIRST, FIRST + count):
         path = versions_dir / f"{revision_id(number)}_bench_{number}.py"
@@ -72,6 +74,10 @@ def add_revisions(versions_dir: Path, count: int) -> list[Path]:
             )
         )
         written.append(path)
+    if head_file(versions_dir).exists():
+        lines = head_file(versions_dir).read_text().splitlines(keepends=True)
+        kept = [line for line in lines if line.startswith("#")]
+        head_file(versions_dir).write_text("".join(kept) + f"{written[-1].name}\n")
     return written
 
 

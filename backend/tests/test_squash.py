@@ -25,6 +25,7 @@ from chat_backend.revisions import rollback_guard
 from chat_backend.revisions.checks.applied import check_applied
 from chat_backend.revisions.checks.lint import check_lint
 from chat_backend.revisions.cli import main
+from chat_backend.revisions.head_file import recorded
 from chat_backend.revisions.layout import MigrationLayout
 from tests.alembic_support import BACKEND_DIR
 from tests.checks_support import add_revision, copy_project
@@ -318,11 +319,9 @@ def test_make_current_names_the_checkpoint_for_a_database_below_it(
 def test_the_head_file_follows_the_replaced_head_s_file_to_the_checkpoint(
     project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    head = project.versions / "HEAD"
-    head.write_text("013_bench_13.py\n")
-    commit_all(project.root, "record the head")
+    assert recorded(project.versions) == ["013_bench_13.py"]
     assert project.squash(capsys, "013")[0] == 0
-    assert head.read_text() == "013_checkpoint.py\n"
+    assert recorded(project.versions) == ["013_checkpoint.py"]
     assert "M  backend/migrations/versions/HEAD" in git(project.root, "status", "--porcelain")
 
 

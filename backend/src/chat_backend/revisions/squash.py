@@ -41,12 +41,10 @@ from chat_backend.revisions.checkpoint_file import CheckpointSource
 from chat_backend.revisions.checks.schema_dump import normalize, pg_dump
 from chat_backend.revisions.database_init import initialize
 from chat_backend.revisions.dump_entries import added, entries
+from chat_backend.revisions.head_file import head_file, is_current, write_head_file
 from chat_backend.revisions.layout import MigrationLayout
 from chat_backend.revisions.throwaway_postgres import throwaway_databases
 
-# The HEAD file of the versions folder, which records the head so that branches conflict in
-# git (issue 19); it names the file of the head, which may be replaced.
-HEAD_FILE = "HEAD"
 MAX_DIFF_LINES = 30
 
 
@@ -204,13 +202,9 @@ def _write(
     repository.git("rm", "--quiet", "--", *(path.name for path in removed))
     target.write_text(text, encoding="utf-8")
     repository.git("add", "--", target.name)
-    head = layout.versions_dir / HEAD_FILE
-    if head.is_file():
-        recorded = head.read_text(encoding="utf-8")
-        updated = recorded.replace(removed[-1].name, target.name)
-        if updated != recorded:
-            head.write_text(updated, encoding="utf-8")
-            repository.git("add", "--", HEAD_FILE)
+    # versions/HEAD names the head's file, which may be one the checkpoint replaced.
+    if head_file(layout.versions_dir).exists() and not is_current(layout.script()):
+        repository.git("add", "--", write_head_file(layout.script()).name)
     return Squashed(target, removed, commit)
 
 

@@ -3,7 +3,8 @@
 Numbering, revisions building on squashed ones (a checkpoint's), and heads come first: with
 a duplicate id Alembic silently keeps one file, with a squashed parent it cannot read the
 history, and with two heads `upgrade head` means nothing, so nothing after them could be
-trusted. The lint needs no database. The rest runs on a disposable database that the
+trusted. The HEAD file comes next (after a merge conflict on it, numbering has already said
+`make renumber`). The lint needs no database. The rest runs on a disposable database that the
 stairway leaves at head.
 """
 
@@ -20,6 +21,7 @@ from chat_backend.revisions.checks.applied import check_applied
 from chat_backend.revisions.checks.checkpoint_parents import check_checkpoint_parents
 from chat_backend.revisions.checks.drift import check_drift
 from chat_backend.revisions.checks.failure import Failure
+from chat_backend.revisions.checks.head_file import check_head_file
 from chat_backend.revisions.checks.heads import check_single_head
 from chat_backend.revisions.checks.lint import check_lint
 from chat_backend.revisions.checks.numbering import check_numbering
@@ -50,6 +52,7 @@ def run_gate(layout: MigrationLayout, database: Database, report: Report) -> lis
     script = layout.script()
     if not passed("single head", check_single_head(script)):
         return failures
+    passed("versions/HEAD names the head", check_head_file(script))
     passed("squawk lint of new revisions", check_lint(layout))
     head = script.get_revision("head")
     assert head is not None

@@ -97,11 +97,16 @@ class Baseline:
 
 
 def check_lint(layout: MigrationLayout) -> list[Failure]:
+    return lint_revisions(layout, list(layout.script().walk_revisions()))
+
+
+def lint_revisions(layout: MigrationLayout, revisions: list[Script]) -> list[Failure]:
+    """squawk's findings in these revisions' upgrade SQL, less what the baseline accepts."""
     baseline = Baseline.read(layout.squawk_baseline)
     # A checkpoint (`make squash`) is the SQL its revisions ran, each linted when it was new.
     revisions = [
         rev
-        for rev in layout.script().walk_revisions()
+        for rev in revisions
         if not baseline.skips(rev.revision) and Checkpoint.read(Path(rev.path)) is None
     ]
     failures = []
