@@ -145,6 +145,15 @@ drop-snapshot: ## Delete a snapshot: make drop-snapshot name=before-risky
 	$(NAME_REQUIRED)
 	@scripts/local-db.sh drop-snapshot "$${name}"
 
+.PHONY: branches
+branches: ## List the parked copies of other branches' data: branch, head revision, size, age, still in git
+	@scripts/local-db.sh branches
+
+.PHONY: drop-branch
+drop-branch: ## Delete a branch's parked copy of its data: make drop-branch name=feature/notes
+	$(if $(name),,$(error name is required: make drop-branch name=feature/notes; make branches lists them))
+	@scripts/local-db.sh drop-branch "$${name}"
+
 ##@ Backups
 
 # pg_dump archives of the local database in backups/ (git-ignored), written and read by the
@@ -209,8 +218,9 @@ test-fast: ## The edit loop: unit and database tests; no lint, no Compose, no co
 ##@ Measurements
 
 .PHONY: bench
-bench: ## Measure the waits: stack start, reset, clone, migrations, then the API (minutes; own project)
+bench: ## Measure the waits: stack start, reset, clone, migrations, a branch switch, then the API (minutes; own project)
 	cd backend && uv run --frozen python bench/stack_bench.py
+	cd backend && uv run --frozen python bench/branch_bench.py
 	@if [[ -f backend/bench/api_bench.py ]]; then cd backend && uv run --frozen python bench/api_bench.py; fi
 
 ##@ Kubernetes
