@@ -168,6 +168,17 @@ restore-backup: ## Put a backup back: make restore-backup file=backups/NAME.dump
 	$(if $(file),,$(error file is required: make restore-backup file=backups/NAME.dump; ls backups lists them))
 	@scripts/restore-backup.sh "$${file}"
 
+##@ Rehearsal (pending revisions on production-like data)
+
+# The dump is loaded once into a cached template in the stack's db server (by its own
+# pg_restore); each rehearsal runs on a clone, dropped afterwards. `file`, `format` and
+# `max_rows` reach the script through the environment.
+
+.PHONY: rehearse
+rehearse: ## Run the pending revisions on a pg_dump's data: make rehearse file=backups/NAME.dump (format=json, max_rows=100000)
+	$(if $(file),,$(error file is required: make rehearse file=backups/NAME.dump (a pg_dump -Fc file or -Fd folder)))
+	@scripts/rehearse.sh "$${file}"
+
 ##@ Migration gate (before pushing; CI runs it)
 
 .PHONY: renumber
@@ -218,9 +229,10 @@ test-fast: ## The edit loop: unit and database tests; no lint, no Compose, no co
 ##@ Measurements
 
 .PHONY: bench
-bench: ## Measure the waits: stack start, reset, clone, migrations, a branch switch, then the API (minutes; own project)
+bench: ## Measure the waits: stack start, reset, clone, migrations, a branch switch, the API, then make rehearse (minutes; own project)
 	cd backend && uv run --frozen python bench/stack_bench.py
 	cd backend && uv run --frozen python bench/branch_bench.py
+	cd backend && uv run --frozen python bench/rehearse_bench.py
 	@if [[ -f backend/bench/api_bench.py ]]; then cd backend && uv run --frozen python bench/api_bench.py; fi
 
 ##@ Kubernetes
@@ -239,7 +251,7 @@ help: ## List the targets
 		/^##@/ {printf "\n%s%s%s\n", bold, substr($$0, 5), plain} \
 		/^[a-zA-Z0-9_-]+:.*## / {printf "  %s%-16s%s %s\n", cyan, $$1, plain, $$2}' $(MAKEFILE_LIST)
 	@printf '\n%s\n%s\n' \
-		'Variables: lowercase ones take a value (m="add email", name=before-risky, file=..., rev=002, upto=300, s=backend, from=/to=, env=development, format=json, args=...);' \
+		'Variables: lowercase ones take a value (m="add email", name=before-risky, file=..., rev=002, upto=300, s=backend, from=/to=, env=development, format=json, max_rows=N, args=...);' \
 		'UPPERCASE ones are switches and counts (FORCE=1, HARD=1, AUTO=1, STEPS=2), and BASE=main for make renumber, IMAGE= for make k8s.'
 
 .PHONY: readme

@@ -1,8 +1,13 @@
-"""Benchmark of the API against its framework: the project's GET /chats/{id} beside a minimal
-FastAPI app doing the same primary-key SELECT on the same database (bench/baseline_app.py),
-both served by the same uvicorn command, loaded in turns by the same load generator.
+"""Benchmark of the API against its peers: the project's GET /chats/{id} beside minimal FastAPI
+apps doing the same primary-key SELECT on the same database, all served by the same uvicorn
+command and loaded in turns by the same load generator, at 64 and at 8 connections:
+- baseline_app.py: a sync route on psycopg2 (the thread pool);
+- asyncpg_app.py: an async route on an asyncpg pool;
+- psycopg_app.py: an async route on psycopg 3's async pool.
+The target: the project's throughput at least the fastest peer's at 64 connections, with a
+p99 no worse than that peer's, in the same run.
 
-    uv run python bench/api_bench.py [--connections 64] [--seconds 12] [--workers N]
+    uv run python bench/api_bench.py [--connections 64 8] [--seconds 12] [--workers N]
 
 The load generator is wrk (Debian/Ubuntu: `apt-get install wrk`, macOS: `brew install wrk`);
 without it a Python generator stands in, which shares the CPUs with the servers and so
@@ -42,10 +47,17 @@ BACKEND_DIR = BENCH_DIR.parent
 # As the image runs it (see the Dockerfile), on loopback.
 SERVER_COMMAND = [sys.executable, "-m", "uvicorn", "--no-access-log", "--host", "127.0.0.1"]
 PROJECT_APP = ["chat_backend.api:app"]
-BASELINE_APP = ["--app-dir", str(BENCH_DIR), "baseline_app:app"]
-START_TIMEOUT_S = 30.0
+PROJECT = "project"
+# The peers, by the name the table gives them.
+PEER_APPS = {
+    "sync psycopg2 (baseline_app.py)": "baseline_app:app",
+    "async asyncpg (asyncpg_app.py)": "asyncpg_app:app",
+    "async psycopg 3 (psycopg_app.py)": "psycopg_app:app",
+}
+# Generous: on a shared machine under load, a worker takes seconds to import and start.
+START_TIMEOUT_S = 120.0
 WARMUP_S = 2
-ROUNDS = 2  # GET is measured in turns, project then baseline, this many times; best counts
+ROUNDS = 2  # GET is measured in turns, the project then each peer, this many times; best counts
 APPEND = '{"messages": [{"role": "user", "content": "How fast is this?"}]}'
 
 
@@ -205,7 +217,9 @@ def best(runs: list[Figures]) -> Figures:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--connections", type=int, default=64, help="concurrent connections")
+    parser.add_argument(
+        "--connections", type=int, nargs="+", default=[64, 8], help="concurrent connections"
+    )
     parser.add_argument("--seconds", type=float, default=12.0, help="length of each run")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="uvicorn's")
     options = parser.parse_args()
@@ -217,58 +231,74 @@ def main() -> None:
             file=sys.stderr,
         )
 
-    def run(base_url: str, paths: list[str], method: str = "GET", body: str = "") -> Figures:
-        load(base_url, paths, method, body, options.connections, WARMUP_S)
-        return load(base_url, paths, method, body, options.connections, options.seconds)
+    def run(
+        base_url: str, paths: list[str], connections: int, method: str = "GET", body: str = ""
+    ) -> Figures:
+        load(base_url, paths, method, body, connections, WARMUP_S)
+        return load(base_url, paths, method, body, connections, options.seconds)
 
+    project_gets: dict[int, list[Figures]] = {n: [] for n in options.connections}
+    peer_gets: dict[tuple[str, int], list[Figures]] = {}
     with throwaway_database() as url, ExitStack() as servers:
         migrate(url)
         project = servers.enter_context(uvicorn_serving(PROJECT_APP, url, options.workers))
-        baseline = servers.enter_context(uvicorn_serving(BASELINE_APP, url, options.workers))
-        chats = [f"/chats/{chat_id}" for chat_id in seed(project, options.connections)]
-        project_gets, baseline_gets = [], []
-        for _ in range(ROUNDS):
-            project_gets.append(run(project, chats))
-            baseline_gets.append(run(baseline, chats))
-        appends = run(project, [f"{chat}/messages" for chat in chats], "POST", APPEND)
+        peers = {
+            name: servers.enter_context(
+                uvicorn_serving(["--app-dir", str(BENCH_DIR), app], url, options.workers)
+            )
+            for name, app in PEER_APPS.items()
+        }
+        chats = [f"/chats/{chat_id}" for chat_id in seed(project, max(options.connections))]
+        apps = {PROJECT: project, **peers}
+        for connections in options.connections:
+            for turn in range(ROUNDS):
+                # Each round in another order: a machine whose load drifts favours no app.
+                names = list(apps)[turn % len(apps) :] + list(apps)[: turn % len(apps)]
+                for name in names:
+                    figures = run(apps[name], chats, connections)
+                    if name == PROJECT:
+                        project_gets[connections].append(figures)
+                    else:
+                        peer_gets.setdefault((name, connections), []).append(figures)
+        appends = run(project, [f"{chat}/messages" for chat in chats], 64, "POST", APPEND)
 
-    ours, theirs = best(project_gets), best(baseline_gets)
-    figure = f"API GET /chats/{{id}}, {options.connections} connections, {options.workers} workers"
     # Rows of the table stack_bench.py began (bench/table.py); the setting goes to stderr.
     print(
-        f"API bench: {os.cpu_count()} CPUs, load by {load.__name__}, best of {ROUNDS}",
+        f"API bench: {os.cpu_count()} CPUs, load by {load.__name__}, best of {ROUNDS}, "
+        f"{options.workers} workers each, load average {os.getloadavg()[0]:.2f}",
         file=sys.stderr,
     )
+    for connections in options.connections:
+        ours = best(project_gets[connections])
+        bests = {name: best(peer_gets[name, connections]) for name in PEER_APPS}
+        fastest = max(bests, key=lambda name: bests[name].rate)
+        for name, theirs in bests.items():
+            print_comparison(f"{connections} connections, vs {name}", ours, theirs,
+                             judged=name == fastest)  # fmt: skip
     print(
         row(
-            f"{figure}: throughput",
-            f"{ours.rate:.0f} req/s",
-            verdict("≥ baseline", ours.rate >= theirs.rate),
-            f"{theirs.rate:.0f} req/s",
-            times(ours.rate, theirs.rate),
-        )
-    )
-    print(
-        row(
-            f"{figure}: p99",
-            f"{ours.p99_s * 1000:.0f} ms",
-            verdict("≤ baseline", ours.p99_s <= theirs.p99_s),
-            f"{theirs.p99_s * 1000:.0f} ms",
-            times(ours.p99_s, theirs.p99_s),
-        )
-    )
-    print(
-        row(
-            f"API POST /chats/{{id}}/messages, {options.connections} connections: throughput",
+            "API POST /chats/{id}/messages, 64 connections: throughput",
             f"{appends.rate:.0f} req/s (p99 {appends.p99_s * 1000:.0f} ms)",
             "—",
             "—",
             "—",
         )
     )
-    failed = sum(figures.failed for figures in [*project_gets, *baseline_gets, appends])
-    if failed:
-        raise SystemExit(f"{failed} requests failed or got an error status")
+    failed = sum(f.failed for runs in [*project_gets.values(), *peer_gets.values()] for f in runs)
+    if failed + appends.failed:
+        raise SystemExit(f"{failed + appends.failed} requests failed or got an error status")
+
+
+def print_comparison(setting: str, ours: Figures, theirs: Figures, *, judged: bool) -> None:
+    """Two rows: throughput and p99 of the project against one peer. The fastest peer's rows
+    carry the target; the others are shown for comparison."""
+    figure = f"API GET /chats/{{id}}, {setting}"
+    rate_target = verdict("≥ fastest peer", ours.rate >= theirs.rate) if judged else "—"
+    p99_target = verdict("≤ fastest peer", ours.p99_s <= theirs.p99_s) if judged else "—"
+    print(row(f"{figure}: throughput", f"{ours.rate:.0f} req/s", rate_target,
+              f"{theirs.rate:.0f} req/s", times(ours.rate, theirs.rate)))  # fmt: skip
+    print(row(f"{figure}: p99", f"{ours.p99_s * 1000:.1f} ms", p99_target,
+              f"{theirs.p99_s * 1000:.1f} ms", times(ours.p99_s, theirs.p99_s)))  # fmt: skip
 
 
 if __name__ == "__main__":

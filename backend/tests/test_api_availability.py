@@ -14,9 +14,8 @@ import pytest
 from sqlalchemy import URL, Connection, Engine, text
 
 from chat_backend.api import create_app
-from chat_backend.api.application import THREADS
 from chat_backend.config import Settings
-from chat_backend.db.engine import api_engine
+from chat_backend.db.api_pool import POOL_SIZE, open_api_pool
 from tests.api_support import CODE, app_client, error_of, settings_for
 
 pytestmark = pytest.mark.anyio
@@ -105,10 +104,10 @@ async def test_health_answers_while_every_data_worker_waits_on_a_lock(
 
         answers: list[httpx.Response] = []
         async with anyio.create_task_group() as appends:
-            for _ in range(THREADS + 5):
+            for _ in range(POOL_SIZE + 5):
                 appends.start_soon(append)
             try:
-                await sessions_waiting_on_a_lock(engine, THREADS)
+                await sessions_waiting_on_a_lock(engine, POOL_SIZE)
                 with anyio.move_on_after(WAIT_S):
                     answers += [await client.get("/health"), await client.get("/livez")]
                 blocked = statuses == []
@@ -116,21 +115,20 @@ async def test_health_answers_while_every_data_worker_waits_on_a_lock(
                 row_lock.release()
         assert [answer.status_code for answer in answers] == [200, 200], "no answer in time"
         assert blocked, "the appends were not blocked while /health answered"
-        assert statuses == [200] * (THREADS + 5)
+        assert statuses == [200] * (POOL_SIZE + 5)
 
 
 async def test_a_statement_over_the_timeout_is_503(database_url: URL) -> None:
     settings = with_settings(database_url, api_statement_timeout_ms=100)
-    app, engine = create_app(settings, CODE), api_engine(settings, connections=1)
+    app = create_app(settings, CODE)
 
-    def slow() -> None:
-        with engine.connect() as db:
-            db.execute(text("SELECT pg_sleep(10)"))
+    async def slow() -> None:
+        async with app.state.database.pool.acquire() as db:
+            await db.execute("SELECT pg_sleep(10)")
 
     app.add_api_route("/slow", slow)
     async with app_client(app) as client:
         error = assert_retry_later(await client.get("/slow"), "database_busy")
-    engine.dispose()
     assert "API_STATEMENT_TIMEOUT_MS" in error["message"]
 
 
@@ -149,13 +147,12 @@ async def test_a_database_at_two_heads_is_503_naming_both(
     assert "2 revisions at once" in error["message"]
 
 
-@pytest.mark.parametrize("route", ["/users", "/chats/{chat_id}"], ids=["core", "driver"])
+@pytest.mark.parametrize("route", ["/users", "/chats/{chat_id}"], ids=["list", "get"])
 async def test_a_connection_the_server_dropped_is_503_then_the_api_recovers(
     client: httpx.AsyncClient, engine: Engine, route: str
 ) -> None:
     """As after a database restart: every pooled connection is dead. The request that finds
-    one is a clean 503; the pool then reconnects. For routes on SQLAlchemy's `execute` and
-    on the driver's cursor (db/driver_statements.py) alike."""
+    one is a clean 503; the pool then reconnects."""
     path = route.format(chat_id=await new_chat(client))
     assert (await client.get(path)).status_code == 200
     with engine.connect() as db:
@@ -179,11 +176,57 @@ async def test_livez_answers_without_a_database(server_url: URL) -> None:
     assert (response.status_code, response.json()) == (200, {"status": "alive"})
 
 
-def test_data_sessions_carry_the_timeouts(database_url: URL) -> None:
+async def test_data_sessions_carry_the_timeouts(database_url: URL) -> None:
     settings = with_settings(database_url, api_statement_timeout_ms=1234, api_lock_timeout_ms=567)
-    engine = api_engine(settings, connections=1)
-    with engine.connect() as db:
-        shown = db.execute(text("SELECT current_setting('statement_timeout'), "
-                                "current_setting('lock_timeout')")).one()  # fmt: skip
-    engine.dispose()
-    assert tuple(shown) == ("1234ms", "567ms")
+    pool = await open_api_pool(settings, size=1)
+    async with pool.acquire() as db:
+        shown = await db.fetchrow("SELECT current_setting('statement_timeout'), "
+                                  "current_setting('lock_timeout')")  # fmt: skip
+    await pool.close()
+    assert tuple(shown or ()) == ("1234ms", "567ms")
+
+
+async def test_every_connection_busy_is_503_with_retry_after(
+    database_url: URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool is full (every connection held elsewhere): a data request waits
+    ACQUIRE_TIMEOUT_S for one, then answers 503 instead of queueing for ever."""
+    monkeypatch.setattr("chat_backend.api.database.ACQUIRE_TIMEOUT_S", 0.2)
+    app = create_app(settings_for(database_url), CODE)
+    async with app_client(app) as client:
+        pool = app.state.database.pool
+        held = [await pool.acquire() for _ in range(POOL_SIZE)]
+        try:
+            error = assert_retry_later(await client.get("/users"), "database_busy")
+        finally:
+            for connection in held:
+                await pool.release(connection)
+        assert "busy" in error["message"]
+        assert (await client.get("/users")).status_code == 200
+
+
+async def test_a_full_pool_the_server_dropped_fails_at_most_one_request(
+    database_url: URL, engine: Engine
+) -> None:
+    """Every one of the pool's connections open, then killed: the pool notices each closed
+    socket on its own and replaces it at its next use, so not one request per dead
+    connection fails (at most the one already on its way)."""
+    app = create_app(settings_for(database_url), CODE)
+    async with app_client(app) as client:
+        path = f"/chats/{await new_chat(client)}"
+        pool = app.state.database.pool
+        held = [await pool.acquire() for _ in range(POOL_SIZE)]
+        for connection in held:
+            await pool.release(connection)
+        with engine.connect() as db:
+            killed = db.scalar(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                    "AND application_name = 'chat-backend'"
+                )
+            )
+        assert killed >= POOL_SIZE
+        statuses = [(await client.get(path)).status_code for _ in range(2 * POOL_SIZE)]
+    assert statuses.count(503) <= 1, statuses
+    assert set(statuses) <= {200, 503}

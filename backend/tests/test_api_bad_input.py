@@ -11,13 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import URL, text
+from sqlalchemy import URL
 
 from chat_backend.api import create_app
 from chat_backend.api.chats import MAX_CONTENT_CHARS
 from chat_backend.api.json_values import MAX_DEPTH
 from chat_backend.config import DEFAULT_MAX_BODY_BYTES
-from chat_backend.db.engine import make_engine
 from tests.api_support import CODE, app_client, error_of, settings_for
 
 pytestmark = pytest.mark.anyio
@@ -192,16 +191,14 @@ async def test_offset_beyond_the_bound_is_422(
 
 async def test_a_data_error_that_slips_through_is_422(database_url: URL) -> None:
     app = create_app(settings_for(database_url), CODE)
-    engine = make_engine(settings_for(database_url))
 
-    def divide_by_zero() -> None:
-        with engine.connect() as db:
-            db.execute(text("SELECT 1 / 0"))
+    async def divide_by_zero() -> None:
+        async with app.state.database.pool.acquire() as db:
+            await db.execute("SELECT 1 / 0")
 
     app.add_api_route("/divide", divide_by_zero)
     async with app_client(app) as client:
         error = error_of(await client.get("/divide"), 422)
-    engine.dispose()
     assert error["code"] == "invalid_value"
     assert "division by zero" in error["message"]
 

@@ -44,5 +44,17 @@ def test_ci_runs_the_make_targets_with_the_images_uv() -> None:
     image_uv = re.search(r"^ARG UV_VERSION=(\S+)$", dockerfile, re.MULTILINE)
     assert image_uv is not None
     assert f'version: "{image_uv[1]}"' in workflow
-    assert re.findall(r"^\s+run: (.*)$", workflow, re.MULTILINE) == ["make doctor", "make test"]
+    runs = re.findall(r"^\s+run: (.*)$", workflow, re.MULTILINE)
+    # Besides fetching the dump of the optional rehearsal job, every step is a make target.
+    assert [run for run in runs if not run.startswith("curl ")] == [
+        "make doctor",
+        "make test",
+        "make rehearse file=backups/rehearse.dump",
+    ]
     assert "POSTGRES_IMAGE" not in workflow, "CI on hosted runners uses the official images"
+
+
+def test_the_rehearsal_job_is_skipped_when_no_dump_is_configured() -> None:
+    job = WORKFLOW.read_text().partition("\n  rehearse:\n")[2]
+    assert "    if: vars.REHEARSE_DUMP_URL != ''\n" in job
+    assert '"${DUMP_URL}"' in job, "the URL reaches curl through the environment"

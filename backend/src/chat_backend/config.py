@@ -60,6 +60,7 @@ FIXES = {
     "API_STATEMENT_TIMEOUT_MS": "set it to a whole number of milliseconds up to 2147483647, "
     "e.g. 5000",
     "API_LOCK_TIMEOUT_MS": "set it to a whole number of milliseconds up to 2147483647, e.g. 2000",
+    "API_BODY_TIMEOUT_MS": "set it to a whole number of milliseconds up to 2147483647, e.g. 15000",
     "API_ALLOWED_HOSTS": "set it to host names separated by commas, e.g. api.example.com",
     "CHECKOUT_DIR": "set it to the directory of the project's git checkout, e.g. /app/checkout, "
     "or unset it",
@@ -117,6 +118,9 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=1, le=INT32_MAX)
     api_statement_timeout_ms: int = Field(default=5_000, ge=1, le=INT32_MAX)
     api_lock_timeout_ms: int = Field(default=2_000, ge=1, le=INT32_MAX)
+    # How long a client may take to send a request's body: a slower one gets 408 and its
+    # connection closed, so slow senders cannot hold connections open by the thousand.
+    api_body_timeout_ms: int = Field(default=15_000, ge=1, le=INT32_MAX)
     api_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
 
     # Branch data (db/branch_switch): the git checkout whose branch the migrator serves data

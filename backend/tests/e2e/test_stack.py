@@ -21,7 +21,9 @@ CHATS = "SELECT count(*) FROM ai_chats"
 
 def test_fresh_up_gives_a_migrated_schema_and_a_healthy_backend(stack: ComposeProject) -> None:
     assert stack.sql("SELECT version_num FROM alembic_version") == HEAD
-    assert stack.sql(TABLES) == "ai_chats,alembic_version,alembic_version_checksums,users"
+    assert stack.sql(TABLES) == (
+        "ai_chats,alembic_version,alembic_version_checksums,database_environment,users"
+    )
     assert stack.state("migrator")["ExitCode"] == 0
     response = stack.health()
     assert response.status_code == 200

@@ -4,20 +4,35 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal, TypeVar
+from functools import cache
+from typing import Annotated, Any, Literal
 
+import asyncpg
 from fastapi import APIRouter, Path, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import Engine, Select, bindparam, delete, exists, func, insert, select, text, update
+from sqlalchemy import (
+    BindParameter,
+    Integer,
+    Select,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.exc import IntegrityError
 
+from chat_backend.api.database import Database
 from chat_backend.api.errors import not_found, violated_constraint
 from chat_backend.api.json_values import Storable
 from chat_backend.api.pages import Limit, Offset, Page
 from chat_backend.api.responses import json_response
-from chat_backend.api.users import USERS, UserId
-from chat_backend.db.driver_statements import DriverStatement
+from chat_backend.api.users import USER_ID, USERS, UserId
+from chat_backend.db.driver_statements import Statement
 from chat_backend.models import metadata
 
 CHATS = metadata.tables["ai_chats"]
@@ -25,7 +40,6 @@ OWNER_CONSTRAINT = "fk_ai_chats_user_id_users"
 MAX_MESSAGES_PER_APPEND = 100
 # A long answer fits; a whole book does not (the request body limit caps an append anyway).
 MAX_CONTENT_CHARS = 100_000
-RowT = TypeVar("RowT")
 
 # Strictly later than the last change even when two transactions commit out of the order in
 # which they started (now() is the transaction's start): the UPDATE holds the row's lock and
@@ -92,96 +106,114 @@ class Chat(ChatSummary):
     messages: list[dict[str, Any]]
 
 
-# The two busiest statements, built once (a query built per request costs more than its run).
-GET_CHAT = select(*SUMMARY, CHATS.c.messages).where(CHATS.c.id == bindparam("chat_id"))
+# Built once with named parameters (a statement compiled per request costs more than its run).
+CHAT_ID: BindParameter[Any] = bindparam("chat_id")
+GET_CHAT = select(*SUMMARY, CHATS.c.messages).where(CHATS.c.id == CHAT_ID)
 APPEND_MESSAGES = (
     update(CHATS)
-    .where(CHATS.c.id == bindparam("chat_id"))
+    .where(CHATS.c.id == CHAT_ID)
     .values(
         messages=CHATS.c.messages.op("||")(bindparam("appended", type_=JSONB)),
         updated_at=TOUCHED,
     )
     .returning(*SUMMARY)
 )
+# A page of a user's chats, most recently changed first (ties broken by id, so pages never
+# overlap).
+CHATS_OF_USER = (
+    select(*SUMMARY)
+    .where(CHATS.c.user_id == USER_ID)
+    .order_by(CHATS.c.updated_at.desc(), CHATS.c.id.desc())
+    .limit(bindparam("limit", type_=Integer))
+    .offset(bindparam("offset", type_=Integer))
+)
 
 
 def chats_of_user(user_id: int, limit: int, offset: int) -> Select[Any]:
-    """A page of a user's chats, most recently changed first (ties broken by id, so pages
-    never overlap)."""
-    return (
-        select(*SUMMARY)
-        .where(CHATS.c.user_id == user_id)
-        .order_by(CHATS.c.updated_at.desc(), CHATS.c.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
+    """CHATS_OF_USER with its values, as the route runs it (for EXPLAIN)."""
+    return CHATS_OF_USER.params(user_id=user_id, limit=limit, offset=offset)
 
 
-def chat_routes(engine: Engine) -> APIRouter:
-    router = APIRouter(tags=["chats"])
-    # The busiest two run on the driver's cursor (db/driver_statements.py says why). Their
-    # rows are the schema's own types, so the response models take them without validating
-    # again (model_construct): that would cost more than the query.
-    get_chat_row = DriverStatement(engine, GET_CHAT)
-    append_messages_row = DriverStatement(engine, APPEND_MESSAGES)
+USER_EXISTS = select(exists().where(USERS.c.id == USER_ID))
+RENAME_CHAT = (
+    update(CHATS)
+    .where(CHATS.c.id == CHAT_ID)
+    .values(title=bindparam("title"), updated_at=TOUCHED)
+    .returning(*SUMMARY, CHATS.c.messages)
+)
+DELETE_CHAT = delete(CHATS).where(CHATS.c.id == CHAT_ID).returning(CHATS.c.id)
+
+
+@cache
+def insert_chat_statement(fields: frozenset[str]) -> Statement:
+    """A new chat's INSERT setting `fields`; the schema's defaults fill in the others."""
+    values = {"user_id": USER_ID, **{name: bindparam(name) for name in sorted(fields)}}
+    return Statement(insert(CHATS).values(values).returning(*SUMMARY, CHATS.c.messages))
+
+
+def chat_routes(
+    db: Database, route_class: type[APIRoute], responses: dict[int | str, dict[str, Any]]
+) -> APIRouter:
+    router = APIRouter(tags=["chats"], route_class=route_class, responses=responses)
+    get_chat_row, append_messages_row = Statement(GET_CHAT), Statement(APPEND_MESSAGES)
+    chats_of_user, user_exists = Statement(CHATS_OF_USER), Statement(USER_EXISTS)
+    rename_chat_row, delete_chat_row = Statement(RENAME_CHAT), Statement(DELETE_CHAT)
 
     @router.post("/users/{user_id}/chats", status_code=201)
-    def create_chat(user_id: UserId, new: NewChat) -> Chat:
-        statement = insert(CHATS).values(user_id=user_id, **new.model_dump(exclude_none=True))
+    async def create_chat(user_id: UserId, new: NewChat) -> Chat:
+        values = new.model_dump(exclude_none=True)
         try:
-            with engine.begin() as db:
-                row = db.execute(statement.returning(*SUMMARY, CHATS.c.messages)).one()
-        except IntegrityError as error:
+            row = await db.row(
+                insert_chat_statement(frozenset(values)), {**values, "user_id": user_id}
+            )
+        except asyncpg.ForeignKeyViolationError as error:
             if violated_constraint(error) != OWNER_CONSTRAINT:
                 raise
             raise not_found("user", user_id) from None
-        return Chat.model_validate(row)
+        assert row is not None  # an INSERT ... RETURNING returns its row
+        return Chat.model_construct(**dict(row))
 
     @router.get("/users/{user_id}/chats")
-    def list_chats(user_id: UserId, limit: Limit = 50, offset: Offset = 0) -> Page[ChatSummary]:
-        with engine.connect() as db:
-            rows = db.execute(chats_of_user(user_id, limit + 1, offset)).all()
-            # An empty page is the only case where an unknown user must be told apart.
-            if not rows and not db.scalar(select(exists().where(USERS.c.id == user_id))):
-                raise not_found("user", user_id)
-        chats = [ChatSummary.model_validate(row) for row in rows]
+    async def list_chats(
+        user_id: UserId, limit: Limit = 50, offset: Offset = 0
+    ) -> Page[ChatSummary]:
+        page = {"user_id": user_id, "limit": limit + 1, "offset": offset}
+        rows = await db.rows(chats_of_user, page)
+        # An empty page is the only case where an unknown user must be told apart.
+        if not rows and not (await db.row(user_exists, {"user_id": user_id}) or [False])[0]:
+            raise not_found("user", user_id)
+        chats = [ChatSummary.model_construct(**dict(row)) for row in rows]
         return Page[ChatSummary].of(chats, limit, offset)
 
+    # The busiest two answer with the rows as they come: they hold the schema's own types, so
+    # the response models take them without validating again (model_construct), which would
+    # cost more than the query.
     @router.get("/chats/{chat_id}", response_model=Chat)
-    def get_chat(chat_id: ChatId) -> Response:
-        row = get_chat_row.first({"chat_id": chat_id})
+    async def get_chat(chat_id: ChatId) -> Response:
+        row = await db.row(get_chat_row, {"chat_id": chat_id})
         return json_response(Chat.model_construct(**_found(row, chat_id)))
 
     @router.patch("/chats/{chat_id}")
-    def rename_chat(chat_id: ChatId, rename: ChatRename) -> Chat:
-        statement = (
-            update(CHATS)
-            .where(CHATS.c.id == chat_id)
-            .values(title=rename.title, updated_at=TOUCHED)
-            .returning(*SUMMARY, CHATS.c.messages)
-        )
-        with engine.begin() as db:
-            return Chat.model_validate(_found(db.execute(statement).first(), chat_id))
+    async def rename_chat(chat_id: ChatId, rename: ChatRename) -> Chat:
+        row = await db.row(rename_chat_row, {"chat_id": chat_id, "title": rename.title})
+        return Chat.model_construct(**_found(row, chat_id))
 
     @router.delete("/chats/{chat_id}", status_code=204, response_class=Response)
-    def delete_chat(chat_id: ChatId) -> None:
-        with engine.begin() as db:
-            deleted = db.execute(delete(CHATS).where(CHATS.c.id == chat_id)).rowcount
-        if not deleted:
-            raise not_found("chat", chat_id)
+    async def delete_chat(chat_id: ChatId) -> None:
+        _found(await db.row(delete_chat_row, {"chat_id": chat_id}), chat_id)
 
     @router.post("/chats/{chat_id}/messages", response_model=ChatSummary)
-    def append_messages(chat_id: ChatId, new: NewMessages) -> Response:
+    async def append_messages(chat_id: ChatId, new: NewMessages) -> Response:
         """Append to the chat's messages in one UPDATE: concurrent appends never lose one,
         because PostgreSQL serializes them on the row instead of Python reading and writing."""
         values = {"chat_id": chat_id, "appended": new.model_dump()["messages"]}
-        row = append_messages_row.first(values)
+        row = await db.row(append_messages_row, values)
         return json_response(ChatSummary.model_construct(**_found(row, chat_id)))
 
     return router
 
 
-def _found(row: RowT | None, chat_id: uuid.UUID) -> RowT:
+def _found(row: asyncpg.Record | None, key: object) -> dict[str, Any]:
     if row is None:
-        raise not_found("chat", chat_id)
-    return row
+        raise not_found("chat", key)
+    return dict(row)

@@ -13,9 +13,32 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 MAX_DEPTH = 32
+# The OpenAPI schema says what validation refuses, so that a client generating requests from
+# it (schemathesis does) never sends what the API then refuses: no NUL in any stored string.
+# (A lone surrogate cannot be said in a JSON Schema pattern; JSON tools do not generate one.)
+NO_NUL = r"^[^\x00]*$"
+JSON_VALUE_REF = "#/components/schemas/StorableJsonValue"
+# Any JSON value PostgreSQL can store, recursively: the OpenAPI component the app adds.
+STORABLE_JSON_VALUE: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "pattern": NO_NUL},
+        {"type": "number"},
+        {"type": "boolean"},
+        {"type": "null"},
+        {"type": "array", "items": {"$ref": JSON_VALUE_REF}},
+        {
+            "type": "object",
+            "propertyNames": {"pattern": NO_NUL},
+            "additionalProperties": {"$ref": JSON_VALUE_REF},
+        },
+    ],
+    "description": f"JSON without a NUL in any string or key, nested at most {MAX_DEPTH} deep.",
+}
 
 
 def storable_text(value: str) -> str:
@@ -38,11 +61,33 @@ def storable_json(max_bytes: int) -> AfterValidator:
             raise ValueError(f"is {size} bytes as JSON; at most {max_bytes} are stored")
         return value
 
-    return AfterValidator(check)
+    return _StorableJson(check)
+
+
+class _StorableJson(AfterValidator):
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema.pop("additionalProperties", None)
+        return {
+            **schema,
+            "propertyNames": {"pattern": NO_NUL},
+            "additionalProperties": {"$ref": JSON_VALUE_REF},
+        }
+
+
+class _StorableText(AfterValidator):
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        # A field with a pattern of its own excludes NUL in it (users.py).
+        return schema if "pattern" in schema else {**schema, "pattern": NO_NUL}
 
 
 # Added to a str field's Annotated constraints.
-Storable = AfterValidator(storable_text)
+Storable = _StorableText(storable_text)
 
 
 def _text_problem(value: str) -> str | None:

@@ -1,9 +1,10 @@
 """What the image runs against the database, in the backend and in the migrator.
 
 alembic_config finds alembic.ini (honouring ALEMBIC_CONFIG, as the `alembic` command does);
-engine builds the SQLAlchemy engine, and driver_statements runs the API's busiest statements
-on the driver's cursor; connection_retry connects to a database that may not be
-up yet; migration_runtime holds the migrators' advisory lock and timeouts and reports a failed
+engine builds the SQLAlchemy engines (psycopg2: migrations, tools, the API's schema guard);
+api_pool opens the API's asyncpg pool, and driver_statements compiles the API's Core
+statements for it; connection_retry connects to a database that may not be up yet;
+migration_runtime holds the migrators' advisory lock and timeouts and reports a failed
 revision in one line, with lock_timeouts naming the table a migration waited for;
 revision_checksums records what each applied revision ran; schema_state says whether the
 database is at head; wait_for_head waits, bounded, until it is (the backend's init container

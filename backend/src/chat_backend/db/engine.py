@@ -1,4 +1,5 @@
-"""The SQLAlchemy engines: one for tools and migrations, and the API's, built from Settings."""
+"""The SQLAlchemy engines (psycopg2): one for tools and migrations, and the API schema guard's,
+built from Settings. The API's data routes run on asyncpg instead (api_pool.py)."""
 
 from __future__ import annotations
 
@@ -25,9 +26,10 @@ def make_engine(settings: Settings) -> Engine:
 
 
 def api_engine(settings: Settings, connections: int, *, pre_ping: bool = False) -> Engine:
-    """The API's engine: one round trip per statement, and no statement waits unbounded.
+    """The API schema guard's engine (and /health's): one round trip per statement, and no
+    statement waits unbounded.
 
-    - A fixed pool of `connections` (one per worker thread) and no overflow: an overflow
+    - A fixed pool of `connections` (one per guard thread) and no overflow: an overflow
       connection is closed when returned, so under load every request past the pool would pay
       for a new server process and a login.
     - Autocommit: every route runs single statements, each a transaction of its own, so a

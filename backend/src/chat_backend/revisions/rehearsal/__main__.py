@@ -1,0 +1,3 @@
+from chat_backend.revisions.rehearsal.cli import main
+
+raise SystemExit(main())
