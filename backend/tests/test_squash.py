@@ -250,6 +250,7 @@ def test_a_checkpoint_that_would_differ_is_refused_and_nothing_is_written(
 ) -> None:
     # Taken from the read-only role after db/init's default privileges granted it: a dump
     # cannot say so, and a checkpoint's CREATE TABLE would grant it again. The proof sees it.
+    project.migrated("base")  # db/init once: the role exists on the server, as on the stack's
     add_revision(
         project.layout,
         "014_hide_bench_4.py",
