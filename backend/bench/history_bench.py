@@ -33,7 +33,7 @@ from stack_bench import (
 )
 from table import times, verdict
 
-from chat_backend.local_db.cluster import Cluster
+from chat_backend.db.cluster import Cluster
 from chat_backend.local_db.templates import build_template
 
 COUNTS = (3, 100, 300, 1000)

@@ -27,8 +27,8 @@ from sqlalchemy import URL, create_engine, text
 from sqlalchemy.pool import NullPool
 from table import row, times, verdict
 
-from chat_backend.local_db.cluster import Cluster, mark
-from chat_backend.local_db.target import Target
+from chat_backend.db.cluster import Cluster, mark
+from chat_backend.db.target import Target
 from chat_backend.revisions.throwaway_postgres import database_server, server_bin_dir
 
 BACKEND_DIR = Path(__file__).resolve().parents[1]

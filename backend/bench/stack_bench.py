@@ -34,8 +34,8 @@ from pathlib import Path
 
 from table import header, row, times, verdict
 
-from chat_backend.local_db.cluster import Cluster
-from chat_backend.local_db.target import Target
+from chat_backend.db.cluster import Cluster
+from chat_backend.db.target import Target
 from chat_backend.local_db.templates import current_template
 from chat_backend.revisions.throwaway_postgres import free_port
 

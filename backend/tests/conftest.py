@@ -15,8 +15,8 @@ from pytest_alembic.config import Config as PytestAlembicConfig
 from sqlalchemy import URL, Engine, create_engine
 from sqlalchemy.pool import NullPool
 
-from chat_backend.local_db.cluster import Cluster, mark
-from chat_backend.local_db.target import Target
+from chat_backend.db.cluster import Cluster, mark
+from chat_backend.db.target import Target
 from chat_backend.local_db.templates import build_template
 from chat_backend.revisions.throwaway_postgres import database_server
 from tests.alembic_support import ALEMBIC_INI

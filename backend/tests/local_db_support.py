@@ -12,8 +12,8 @@ from dataclasses import replace
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from chat_backend.local_db.cluster import Cluster
-from chat_backend.local_db.target import Target
+from chat_backend.db.cluster import Cluster
+from chat_backend.db.target import Target
 
 _names = itertools.count()
 

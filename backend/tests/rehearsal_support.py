@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chat_backend.local_db.cluster import Cluster
-from chat_backend.local_db.target import Target
+from chat_backend.db.cluster import Cluster
+from chat_backend.db.target import Target
 from chat_backend.revisions.throwaway_postgres import server_bin_dir
 from tests.alembic_support import BACKEND_DIR, write_revision
 from tests.local_db_support import query

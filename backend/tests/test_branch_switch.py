@@ -6,6 +6,7 @@ unknown branch and production change nothing here (the phantom rollback decides,
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,11 +15,14 @@ from pathlib import Path
 import pytest
 from alembic import command
 
+from chat_backend.config import load_settings
 from chat_backend.db.branch_marker import marked_branch, marker_comment
+from chat_backend.db.cluster import Cluster
 from chat_backend.db.parked_copies import listing, park_clone, parked
-from chat_backend.local_db.cluster import Cluster
-from chat_backend.local_db.target import Target
+from chat_backend.db.target import Target
 from chat_backend.revisions.layout import MigrationLayout
+from chat_backend.revisions.migration_plan import build_plan
+from chat_backend.revisions.plan_report import as_json, as_text
 from tests.alembic_support import HEAD
 from tests.branch_support import VERSION
 from tests.checks_support import add_revision, copy_project
@@ -198,3 +202,30 @@ def test_in_production_nothing_is_marked_parked_or_swapped(stack: Stack) -> None
 
     assert stack.branch() is None
     assert stack.parked() == []
+
+
+def test_make_plan_names_the_parked_copy_the_next_up_swaps_in(stack: Stack) -> None:
+    """`make plan` asks what the migrator decides, changing nothing, and the migrator then
+    does what the plan said."""
+    on_feature_at_next(stack)
+    stack.git("add", "-A")
+    stack.git("commit", "-qm", "feature's revision")
+    stack.git("checkout", "-q", "main")
+    stack.migrate()  # feature's data parked, its revision rolled back: main's data served
+    stack.git("checkout", "-q", "feature")
+
+    plan = build_plan(stack.layout, load_settings())
+
+    assert plan.swap_in is not None
+    assert plan.swap_in.startswith(f"the parked copy of branch 'feature' (at revision {NEXT}")
+    assert (plan.database_heads, plan.down, plan.up) == ([NEXT], [], [])
+    assert f"  first: {plan.swap_in}" in as_text(plan)
+    assert json.loads(as_json(plan))["swap_in"] == plan.swap_in
+    assert query(stack.target, VERSION) == [(HEAD,)]  # the plan changed nothing
+    assert stack.branch() == "main"
+
+    stack.migrate()
+
+    assert query(stack.target, VERSION) == [(NEXT,)]
+    assert stack.branch() == "feature"
+    assert stack.parked() == ["main"]

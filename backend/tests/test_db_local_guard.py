@@ -10,10 +10,10 @@ import psycopg2  # type: ignore[import-untyped]
 import pytest
 
 from chat_backend.db import environment_marker
+from chat_backend.db.cluster import Cluster, connect, mark
 from chat_backend.db.libpq_target import Connected
 from chat_backend.db.local_guard import RefusedError, is_local, refusal, require_local
-from chat_backend.local_db.cluster import Cluster, connect, mark
-from chat_backend.local_db.target import Target
+from chat_backend.db.target import Target
 from tests.local_db_support import own_database
 
 

@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from chat_backend.db.cluster import Cluster
+from chat_backend.db.target import Target
 from chat_backend.exit_codes import NO_TEMPLATE
-from chat_backend.local_db.cluster import Cluster
 from chat_backend.local_db.commands import main
-from chat_backend.local_db.target import Target
 from tests.alembic_support import ALEMBIC_INI, HEAD
 from tests.local_db_support import own_database, query
 

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from chat_backend.db.cluster import Cluster
+from chat_backend.db.target import Target
 from chat_backend.local_db import snapshots
-from chat_backend.local_db.cluster import Cluster
 from chat_backend.local_db.snapshots import SnapshotError, snapshot_database
-from chat_backend.local_db.target import Target
 from tests.local_db_support import fingerprint, own_database, query
 
 SEED = """

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from chat_backend.local_db.cluster import Cluster
-from chat_backend.local_db.target import Target
+from chat_backend.db.cluster import Cluster
+from chat_backend.db.target import Target
 from chat_backend.local_db.templates import (
     ensure_template,
     migrations_digest,

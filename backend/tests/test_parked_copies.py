@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from chat_backend.db.branch_marker import marked_branch, marker_comment
+from chat_backend.db.cluster import Cluster
 from chat_backend.db.parked_copies import (
     ParkedCopy,
     listing,
@@ -26,8 +27,7 @@ from chat_backend.db.parked_copies import (
     prune,
     swap_in,
 )
-from chat_backend.local_db.cluster import Cluster
-from chat_backend.local_db.target import Target
+from chat_backend.db.target import Target
 from tests.local_db_support import own_database, query
 from tests.waiting import wait_until
 
@@ -37,8 +37,8 @@ CHAIN = frozenset({("001", "a" * 64)})
 SWAP = """
 import json, os
 from chat_backend.db.parked_copies import listing, parked, swap_in
-from chat_backend.local_db.cluster import Cluster
-from chat_backend.local_db.target import Target
+from chat_backend.db.cluster import Cluster
+from chat_backend.db.target import Target
 
 target = Target(**json.loads(os.environ["SWAP_TARGET"]))
 with Cluster.session(target) as cluster:

@@ -15,9 +15,9 @@ from alembic import command
 from sqlalchemy import URL, create_engine, inspect
 from sqlalchemy.pool import NullPool
 
+from chat_backend.db.cluster import Cluster, connect, mark
+from chat_backend.db.target import Target
 from chat_backend.local_db import snapshots
-from chat_backend.local_db.cluster import Cluster, connect, mark
-from chat_backend.local_db.target import Target
 from chat_backend.revisions.layout import MigrationLayout
 from tests.branch_support import ADD_NICKNAME, COLUMN, DROP_NICKNAME, USERS, VERSION
 from tests.checks_support import add_revision, copy_project

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from chat_backend.local_db.cluster import Cluster
-from chat_backend.local_db.target import Target
+from chat_backend.db.cluster import Cluster
+from chat_backend.db.target import Target
 from tests.local_db_support import fingerprint, own_database, query
 from tests.rehearsal_support import (
     PENDING,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from chat_backend.local_db.cluster import Cluster
-from chat_backend.local_db.target import Target
+from chat_backend.db.cluster import Cluster
+from chat_backend.db.target import Target
 from tests.alembic_support import ALEMBIC_INI
 from tests.local_db_support import own_database, query
 from tests.reliability_support import SETTINGS

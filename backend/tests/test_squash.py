@@ -17,10 +17,10 @@ from sqlalchemy import URL
 
 from chat_backend.db import revision_status
 from chat_backend.db.checkpoints import Checkpoint
+from chat_backend.db.cluster import Cluster
+from chat_backend.db.target import Target
 from chat_backend.doctor.report import Level
 from chat_backend.doctor.revisions import check_revisions
-from chat_backend.local_db.cluster import Cluster
-from chat_backend.local_db.target import Target
 from chat_backend.revisions import rollback_guard
 from chat_backend.revisions.checks.applied import check_applied
 from chat_backend.revisions.checks.lint import check_lint

@@ -21,12 +21,15 @@ parked_copies, knowing the branch from checkout_branch (git's files) and each da
 branch_marker (its comment). checkpoints reads a checkpoint revision (`make squash`): a
 database at a revision it squashed is refused with the commit to use, not rolled back.
 
+Whole databases: cluster is the one module that creates, clones, renames and drops them (for
+the parked copies here, and for local_db's reset, snapshots and templates), on the server of
+a target (the database a command acts on, and its APP_ENV).
+
 Safety: local_guard is the one guard in front of everything that replaces, deletes or rolls
 back data (here and in the host tools): APP_ENV, where libpq really connected (libpq_target),
 and what the database says it is (environment_marker).
 
 The backend (`api/`) and the migrator (`migrations/env.py`) import from here; nothing here
-imports the host tools (`revisions/`, `local_db/`, `doctor/`, `deploy/`), except the one module
-that creates, renames and drops databases (local_db's cluster, and the target it takes), which
-parked copies go through; tests/test_layers.py keeps it so.
+imports the host tools (`revisions/`, `local_db/`, `doctor/`, `deploy/`), and
+tests/test_layers.py keeps it so.
 """

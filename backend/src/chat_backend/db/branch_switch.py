@@ -19,7 +19,7 @@ A database is marked as the checked-out branch's (mark_served, called by env.py)
 is at the checkout, phantoms rolled back: a refused rollback leaves it marked as the branch
 whose data it still is. The swap's renames end every session of the live database, this
 migrator's too, so the migrators' lock is held while deciding and let go just before; the
-local-database lock (local_db.cluster), which resets and snapshots take too, is held
+local-database lock (db.cluster), which resets and snapshots take too, is held
 throughout.
 
 An unknown branch (no `.git`, a detached HEAD, a worktree whose git directory is not mounted)
@@ -40,6 +40,7 @@ from sqlalchemy import Connection, Engine, select, text
 from chat_backend.config import Settings
 from chat_backend.db.branch_marker import READ_OWN_COMMENT, marked_branch, marker_comment
 from chat_backend.db.checkout_branch import Checkout, read_checkout
+from chat_backend.db.cluster import Cluster
 from chat_backend.db.local_guard import LOCAL_APP_ENVS, refusal
 from chat_backend.db.migration_runtime import connection_for, migration_lock
 from chat_backend.db.parked_copies import (
@@ -54,8 +55,7 @@ from chat_backend.db.parked_copies import (
 from chat_backend.db.phantom_revisions import find_phantoms
 from chat_backend.db.revision_checksums import checksums, file_checksum
 from chat_backend.db.stored_revisions import database_heads
-from chat_backend.local_db.cluster import Cluster
-from chat_backend.local_db.target import Target
+from chat_backend.db.target import Target
 
 log = logging.getLogger("alembic.runtime.migration")
 
@@ -98,7 +98,7 @@ def switch_branch(
             target = Target.from_url(connection.engine.url, settings.app_env)
             cluster = after_lock.enter_context(Cluster.session(target))
             arriving = find(cluster, live.database, checkout.branch)
-            fits = arriving is not None and arriving.fits(_checkout_chain(script))
+            fits = arriving is not None and arriving.fits(checkout_chain(script))
         # The migrators' lock is released here, as the renames end every session of the
         # database (this one too); the cluster session still holds its own lock.
         leaving = parked(live.database, live.branch, live.heads, live.chain)
@@ -164,7 +164,8 @@ def _applied_chain(connection: Connection) -> Chain:
     return frozenset((str(revision), str(sha)) for revision, sha in rows)
 
 
-def _checkout_chain(script: ScriptDirectory) -> Chain:
+def checkout_chain(script: ScriptDirectory) -> Chain:
+    """Each of the checkout's revisions with the checksum of its file."""
     return frozenset(
         (revision.revision, file_checksum(revision.path)) for revision in script.walk_revisions()
     )

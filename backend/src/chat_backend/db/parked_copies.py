@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from chat_backend.db.branch_marker import marker_comment, read_marker
-from chat_backend.local_db.cluster import Cluster
+from chat_backend.db.cluster import Cluster
 
 # A revision's id and the sha256 of its file when it was applied.
 Chain = frozenset[tuple[str, str]]

@@ -21,12 +21,12 @@ from chat_backend.db import environment_marker, parked_copies
 from chat_backend.db.alembic_config import alembic_ini_path
 from chat_backend.db.branch_marker import marked_branch
 from chat_backend.db.checkout_branch import Checkout, read_checkout
+from chat_backend.db.cluster import Cluster, connect, mark
 from chat_backend.db.local_guard import RefusedError, require_local
+from chat_backend.db.target import Target, load_target
 from chat_backend.exit_codes import FAILED, NO_TEMPLATE
 from chat_backend.local_db import snapshots, templates
-from chat_backend.local_db.cluster import Cluster, connect, mark
 from chat_backend.local_db.snapshots import SnapshotError
-from chat_backend.local_db.target import Target, load_target
 
 Handler = Callable[[Target, argparse.Namespace], int]
 

@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from chat_backend.db.cluster import Cluster
 from chat_backend.db.snapshot_names import snapshot_prefix
-from chat_backend.local_db.cluster import Cluster
 
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]*")
 # PostgreSQL cuts identifiers at 63 bytes; a longer name would silently meet another one.

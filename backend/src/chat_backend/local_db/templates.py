@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from chat_backend.db.alembic_config import existing_alembic_ini
-from chat_backend.local_db.cluster import Cluster, connect, mark
-from chat_backend.local_db.target import Target
+from chat_backend.db.cluster import Cluster, connect, mark
+from chat_backend.db.target import Target
 
 DIGEST_LENGTH = 16
 

@@ -5,7 +5,7 @@ the Makefile's `revision`, `merge`, `renumber`, `squash`, `sql`, `applied`, `pla
 layout says where the files are, files numbers and writes them, checks/ is the gate
 (`make check`), rollback_guard refuses a downgrade that would drop data (run in the migrator
 image by `make rollback`), and throwaway_postgres finds or starts the server the checks run
-on (its databases are made by local_db.cluster). renumber is `make renumber`: it moves the
+on (its databases are made by db.cluster). renumber is `make renumber`: it moves the
 revisions this branch added (branch_revisions asks git which) after the base branch's head.
 rehearsal/ is `make rehearse`: the pending revisions run on a clone of a dump's data.
 head_file keeps versions/HEAD, the committed name of the head revision's file that makes two

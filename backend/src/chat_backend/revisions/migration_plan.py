@@ -7,6 +7,9 @@ not local, a source never stored, a merge revision), then the revisions `upgrade
 each judged by squawk as `make check` judges it (checks/lint). What a rollback drops is read
 from the stored downgrade() without running it (stored_downgrades).
 
+When the next up would serve another branch's parked copy (branch_switch), the plan is that
+copy's, read from its comment: it fits the checkout, so nothing is rolled back.
+
 Everything is read in one READ ONLY transaction, without the migrators' lock: a migrator
 running meanwhile may change the answer, never the database because of it.
 """
@@ -22,11 +25,17 @@ from sqlalchemy.pool import NullPool
 
 from chat_backend.config import Settings
 from chat_backend.db import local_guard
+from chat_backend.db.branch_marker import READ_OWN_COMMENT, marked_branch
+from chat_backend.db.branch_switch import checkout_chain
+from chat_backend.db.checkout_branch import read_checkout
+from chat_backend.db.cluster import Cluster
 from chat_backend.db.connection_retry import connect
+from chat_backend.db.parked_copies import ParkedCopy, find
 from chat_backend.db.phantom_revisions import find_phantoms, refusal
 from chat_backend.db.revision_checksums import edited_revisions
 from chat_backend.db.revision_ids import duplicate_problem
 from chat_backend.db.stored_revisions import StoredRevision, database_heads, source_key
+from chat_backend.db.target import Target
 from chat_backend.revisions.checks.failure import Failure, revision_label
 from chat_backend.revisions.checks.lint import Baseline, lint_revisions
 from chat_backend.revisions.layout import MigrationLayout
@@ -84,10 +93,13 @@ class MigrationPlan:
     up: list[Upgrade]
     # The one line the migrator would stop with, having changed nothing.
     refusal: str | None
+    # What branch_switch does first, when the next up serves another branch's parked copy
+    # (then the chain, the rollbacks and the upgrades are that copy's).
+    swap_in: str | None = None
 
     @property
     def changes_nothing(self) -> bool:
-        return self.refusal is not None or not (self.down or self.up)
+        return self.refusal is not None or not (self.down or self.up or self.swap_in)
 
 
 @dataclass(frozen=True)
@@ -109,7 +121,8 @@ def build_plan(layout: MigrationLayout, settings: Settings) -> MigrationPlan:
     try:
         with connect(engine, settings) as connection, connection.begin():
             connection.execute(text("SET TRANSACTION READ ONLY"))
-            read = _read(database_the_next_up_migrates(connection), script, settings)
+            swapped_in = parked_copy_swapped_in(connection, settings, layout, script)
+            read = _read(connection, script, settings) if swapped_in is None else _copy(swapped_in)
     finally:
         engine.dispose()
     applied = _applied(script, read.heads, read.phantoms)
@@ -132,18 +145,52 @@ def build_plan(layout: MigrationLayout, settings: Settings) -> MigrationPlan:
         down=read.down,
         up=_upgrades(layout, pending),
         refusal=duplicate_problem(layout.versions_dir) or _forked(script) or read.stop,
+        swap_in=None if swapped_in is None else _swap_line(swapped_in),
     )
 
 
-def database_the_next_up_migrates(connection: Connection) -> Connection:
-    """The database whose chain the plan compares with the checkout's: today, always the one
-    configured.
+def parked_copy_swapped_in(
+    connection: Connection, settings: Settings, layout: MigrationLayout, script: ScriptDirectory
+) -> ParkedCopy | None:
+    """The parked copy the next `up` swaps in instead of migrating the live database, as
+    branch_switch decides it: the checkout's branch is known, the live data is another
+    branch's, and that branch has a copy whose chain fits the checkout. None otherwise, and
+    wherever the migrator would not switch (production, a server the one guard refuses)."""
+    if settings.app_env not in local_guard.LOCAL_APP_ENVS:
+        return None
+    checkout = read_checkout(settings.checkout_dir or _working_tree(layout.versions_dir))
+    live_branch = marked_branch(connection.scalar(text(READ_OWN_COMMENT)))
+    if checkout.branch is None or live_branch in (None, checkout.branch):
+        return None
+    database = str(connection.scalar(text("SELECT current_database()")))
+    try:
+        with Cluster.session(Target.from_url(settings.url, settings.app_env)) as cluster:
+            copy = find(cluster, database, checkout.branch)
+    except local_guard.RefusedError:
+        return None
+    return copy if copy is not None and copy.fits(checkout_chain(script)) else None
 
-    Parked copies (DESIGN §6) change that: arriving at a branch that has a parked copy whose
-    chain fits the checkout's, the next `up` swaps that copy in and migrates it instead. This
-    is where the plan asks for the parked copy it would swap in, and returns a (read-only)
-    connection to it; the report then says which copy that is."""
-    return connection
+
+def _working_tree(versions_dir: Path) -> Path:
+    """The git working tree that holds the revision files (the repository's root)."""
+    for directory in versions_dir.resolve().parents:
+        if (directory / ".git").exists():
+            return directory
+    return versions_dir
+
+
+def _copy(copy: ParkedCopy) -> _Database:
+    """What the plan knows of a parked copy, from its comment: its heads; it fits the
+    checkout, so it has no phantom and no revision applied from another source."""
+    return _Database(heads=list(copy.heads), phantoms=[], down=[], differ=set(), stop=None)
+
+
+def _swap_line(copy: ParkedCopy) -> str:
+    return (
+        f"the parked copy of branch {copy.branch!r} (at revision {copy.head}, parked "
+        f"{copy.parked_at:%Y-%m-%d %H:%M} UTC) is swapped in, and the data served now is parked "
+        "under its own branch; no stored downgrade runs"
+    )
 
 
 def _read(connection: Connection, script: ScriptDirectory, settings: Settings) -> _Database:

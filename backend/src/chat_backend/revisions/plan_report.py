@@ -32,6 +32,8 @@ def as_text(plan: MigrationPlan) -> str:
         lines.append(f"{NEXT_UP} would change nothing: the database is at this checkout's head.")
     else:
         lines.append(f"{NEXT_UP} would:")
+        if plan.swap_in is not None:
+            lines.append(f"  first: {plan.swap_in}")
         down = _down_lines(plan.down, plan.source_key_file)
         lines += down + _up_lines(plan.up, after=bool(plan.down))
     if plan.down and plan.refusal is None:
@@ -51,6 +53,7 @@ def as_json(plan: MigrationPlan) -> str:
         "checkout": {"heads": plan.checkout_heads},
         "chain": [vars(link) for link in plan.chain],
         "refusal": plan.refusal,
+        "swap_in": plan.swap_in,
         "changes_nothing": plan.changes_nothing,
         "down": [_downgrade(downgrade) for downgrade in plan.down],
         "up": [_upgrade(upgrade) for upgrade in plan.up],

@@ -24,9 +24,9 @@ from sqlalchemy import URL
 
 from chat_backend.config import parse_postgres_url
 from chat_backend.db import environment_marker
+from chat_backend.db.cluster import Cluster, connect
 from chat_backend.db.local_guard import refusal
-from chat_backend.local_db.cluster import Cluster, connect
-from chat_backend.local_db.target import Target
+from chat_backend.db.target import Target
 
 NO_SERVER = (
     "No PostgreSQL server to run on. Either set TEST_DATABASE_URL="
@@ -170,7 +170,7 @@ def compose_db_server(project: Path | None = None) -> URL:
     Its address is the one Compose publishes for it, and its credentials the service's own:
     never the app's settings, which may name any server (DATABASE_URL in a .env, say). The one
     guard (local_guard) judges libpq's options here, before anything connects (PGHOSTADDR
-    could send it elsewhere), and every session local_db.cluster opens on it."""
+    could send it elsewhere), and every session db.cluster opens on it."""
     project = project or next(
         (d for d in (Path.cwd(), *Path.cwd().parents) if (d / "compose.yaml").exists()), None
     )

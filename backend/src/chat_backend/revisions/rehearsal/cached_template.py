@@ -19,8 +19,8 @@ from pathlib import Path
 
 import psycopg2  # type: ignore[import-untyped]
 
-from chat_backend.local_db.cluster import MAINTENANCE_DATABASE, Cluster, connect
-from chat_backend.local_db.target import Target
+from chat_backend.db.cluster import MAINTENANCE_DATABASE, Cluster, connect
+from chat_backend.db.target import Target
 from chat_backend.revisions.rehearsal.archive import Archive
 from chat_backend.revisions.rehearsal.pg_restore import PgRestore, listed_items, restore
 

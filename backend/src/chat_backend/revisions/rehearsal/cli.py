@@ -23,10 +23,10 @@ import psycopg2  # type: ignore[import-untyped]
 
 from chat_backend.config import Settings, exit_with_problems, settings_or_exit
 from chat_backend.db.alembic_config import alembic_ini_path, existing_alembic_ini
+from chat_backend.db.cluster import MAINTENANCE_DATABASE, Cluster, connect
 from chat_backend.db.local_guard import RefusedError, require_local
+from chat_backend.db.target import Target, load_target
 from chat_backend.exit_codes import BAD_INPUT, FAILED
-from chat_backend.local_db.cluster import MAINTENANCE_DATABASE, Cluster, connect
-from chat_backend.local_db.target import Target, load_target
 from chat_backend.revisions.rehearsal.archive import Archive, ArchiveError, open_archive
 from chat_backend.revisions.rehearsal.cached_template import (
     Scrub,

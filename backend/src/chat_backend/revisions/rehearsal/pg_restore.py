@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from chat_backend.local_db.target import Target
+from chat_backend.db.target import Target
 from chat_backend.revisions.rehearsal.archive import USAGE, Archive, ArchiveError
 
 # `pg_restore --verbose` names each archive item as it starts it (one process) or finishes it

@@ -22,7 +22,7 @@ from psycopg2 import sql
 
 from chat_backend.db import environment_marker
 from chat_backend.db.local_guard import RefusedError, require_local
-from chat_backend.local_db.target import Target
+from chat_backend.db.target import Target
 
 MAINTENANCE_DATABASE = "postgres"
 PROTECTED_DATABASES = frozenset({MAINTENANCE_DATABASE, "template0", "template1"})

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from chat_backend import config
-from chat_backend.local_db import target
-from chat_backend.local_db.target import Target, load_target
+from chat_backend.db import target
+from chat_backend.db.target import Target, load_target
 from tests.alembic_support import BACKEND_DIR
 
 COMPOSE_FILE = BACKEND_DIR.parent / "compose.yaml"
