@@ -190,6 +190,11 @@ rehearse: ## Run the pending revisions on a pg_dump's data: make rehearse file=b
 renumber: ## After merging a branch: number this branch's revisions after the base's head (BASE=main default)
 	scripts/with-stack-key.sh $(REVISIONS_COMMAND) renumber
 
+.PHONY: squash
+squash: ## Fold the revisions up to upto=N into one checkpoint revision (after every environment migrated past N)
+	$(if $(upto),,$(error upto is required: make squash upto=300))
+	$(REVISIONS) squash --upto "$${upto}"
+
 .PHONY: check
 check: ## Gate new revisions: numbering, one head, squawk, up-down-up, drift, checksums, schema.sql
 	$(REVISIONS) check
@@ -251,7 +256,7 @@ help: ## List the targets
 		/^##@/ {printf "\n%s%s%s\n", bold, substr($$0, 5), plain} \
 		/^[a-zA-Z0-9_-]+:.*## / {printf "  %s%-16s%s %s\n", cyan, $$1, plain, $$2}' $(MAKEFILE_LIST)
 	@printf '\n%s\n%s\n' \
-		'Variables: lowercase ones take a value (m="add email", name=before-risky, file=..., rev=002, s=backend, from=/to=, env=development, format=json, max_rows=N, args=...);' \
+		'Variables: lowercase ones take a value (m="add email", name=before-risky, file=..., rev=002, upto=300, s=backend, from=/to=, env=development, format=json, max_rows=N, args=...);' \
 		'UPPERCASE ones are switches and counts (FORCE=1, HARD=1, AUTO=1, STEPS=2), and BASE=main for make renumber, IMAGE= for make k8s.'
 
 .PHONY: readme

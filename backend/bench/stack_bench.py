@@ -4,6 +4,7 @@ and `make history`, cloning the migrated template, and `alembic upgrade head` ag
 
     uv run python bench/stack_bench.py [--resets 7] [--wipes 2] [--clones 30]
                                        [--revisions 10 100 300] [--repeats 3]
+                                       [--only history]
 
 Not a test: the figures depend on the machine, so it reports them beside their targets and
 asserts nothing. Each figure is set against a baseline measured in the same run (table.py):
@@ -457,16 +458,28 @@ def main() -> None:
     parser.add_argument("--clones", type=int, default=30)
     parser.add_argument("--revisions", type=int, nargs="+", default=[10, 100, 300])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--only", choices=["history"], help="history: only the rows of history_bench.py"
+    )
     options = parser.parse_args()
+    # Imported here: history_bench uses this module's helpers.
+    from history_bench import history_rows
+
     with bench_project() as project:
         print(
             f"Compose project {project.name}, {os.cpu_count()} CPUs; this takes minutes ...",
             file=sys.stderr,
         )
-        rows = stack_rows(project, options.resets, options.wipes)
-        rows.append(clone_row(project, options.clones))
-        rows.append(phantom_check_row(project, PHANTOM_CHECK_RUNS))
-        rows += migration_rows(project, options.revisions, options.repeats)
+        rows = []
+        if options.only is None:
+            rows += stack_rows(project, options.resets, options.wipes)
+            rows.append(clone_row(project, options.clones))
+            rows.append(phantom_check_row(project, PHANTOM_CHECK_RUNS))
+            rows += migration_rows(project, options.revisions, options.repeats)
+        else:
+            project.compose("build")
+            project.compose("up", "--wait")
+        rows += history_rows(project, options.repeats)
     print(header())
     for measured in rows:
         print(measured.line())

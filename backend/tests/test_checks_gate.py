@@ -16,6 +16,7 @@ from tests.checks_support import REAL, add_revision, copy_project, given
 
 STEPS = [
     "revision numbering",
+    "no revision builds on a squashed one",
     "single head",
     "versions/HEAD names the head",
     "squawk lint of new revisions",

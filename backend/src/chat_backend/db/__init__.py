@@ -18,7 +18,8 @@ snapshot named as snapshot_names says; revision_status is `make current` / `make
 with those phantoms marked. Every branch keeps its own data: branch_switch, run first by the
 migrator, parks the data of the branch being left and swaps in the checked-out branch's
 parked_copies, knowing the branch from checkout_branch (git's files) and each database's from
-branch_marker (its comment).
+branch_marker (its comment). checkpoints reads a checkpoint revision (`make squash`): a
+database at a revision it squashed is refused with the commit to use, not rolled back.
 
 Whole databases: cluster is the one module that creates, clones, renames and drops them (for
 the parked copies here, and for local_db's reset, snapshots and templates), on the server of

@@ -27,12 +27,14 @@ from __future__ import annotations
 import types
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any
 
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 
 from chat_backend.config import Settings
+from chat_backend.db.checkpoints import below_checkpoint
 from chat_backend.db.stored_revisions import (
     Rollback,
     StoredRevision,
@@ -107,13 +109,17 @@ def at_checkout(
     upgrading: bool,
 ) -> AbstractContextManager[Connection]:
     """For env.py: a connection holding the migrators' lock, to a database with no phantom
-    revisions (rolled back when allowed; else exit 1 with one line, nothing changed)."""
+    revisions (rolled back when allowed; else exit 1 with one line, nothing changed). A
+    revision a checkpoint squashed is no phantom: it is refused with the commit to use."""
     return rolled_back(
         handed_in,
         settings,
         Rollback(
             find=lambda connection: find_phantoms(connection, script, source_key(settings)),
-            refuse=lambda phantoms: refusal(phantoms, upgrading=upgrading),
+            refuse=lambda phantoms: (
+                below_checkpoint(Path(script.versions), (p.revision for p in phantoms))
+                or refusal(phantoms, upgrading=upgrading)
+            ),
             label="phantom revision {} (not in this checkout)",
             snapshot_label="phantoms",
         ),

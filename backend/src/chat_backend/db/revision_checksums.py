@@ -45,6 +45,7 @@ from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.sql.elements import TextClause
 
 from chat_backend.config import Settings
+from chat_backend.db.checkpoints import accepts
 from chat_backend.db.environment_marker import DISPOSABLE
 from chat_backend.db.source_proofs import key_for_writing, proof
 
@@ -208,7 +209,8 @@ def _still_applied(ctx: MigrationContext, heads: Collection[Any]) -> set[str] | 
 
 def edited_revisions(connection: Connection, script: ScriptDirectory) -> list[EditedRevision]:
     """Applied revisions whose files changed since. Left out: revisions applied before
-    checksums were recorded, and a database at a revision the code does not have (Alembic
+    checksums were recorded, a checkpoint where the database ran the revision it replaced
+    (db/checkpoints), and a database at a revision the code does not have (Alembic
     itself refuses that one)."""
     if not inspect(connection).has_table(TABLE):
         return []
@@ -224,7 +226,7 @@ def edited_revisions(connection: Connection, script: ScriptDirectory) -> list[Ed
         if stored is None:
             continue
         current = file_checksum(revision.path)
-        if stored != current:
+        if stored != current and not accepts(Path(revision.path), stored):
             edited.append(EditedRevision(revision.revision, Path(revision.path), stored, current))
     return sorted(edited, key=lambda found: found.revision)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -19,6 +20,7 @@ from sqlalchemy import text
 from chat_backend.config import settings_or_exit
 from chat_backend.db.alembic_config import existing_alembic_ini
 from chat_backend.db.branch_marker import READ_OWN_COMMENT, marked_branch
+from chat_backend.db.checkpoints import below_checkpoint
 from chat_backend.db.migration_runtime import connection_for
 from chat_backend.db.phantom_revisions import find_phantoms
 from chat_backend.db.revision_ids import refuse_duplicate_revision_ids
@@ -56,6 +58,10 @@ def main(argv: Sequence[str]) -> int:
     with connection_for(None, settings_or_exit()) as connection:
         phantoms = find_phantoms(connection, script)
         branch = marked_branch(connection.scalar(text(READ_OWN_COMMENT)))
+    squashed = below_checkpoint(Path(script.versions), (p.revision for p in phantoms))
+    if squashed is not None:
+        print(squashed)
+        return 1
     for phantom in phantoms:
         print(marked(phantom))
     if argv[0] == "history":

@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from chat_backend.config import ConfigError, load_settings
+from chat_backend.db.checkpoints import below_checkpoint
 from chat_backend.db.phantom_revisions import describe, find_phantoms, refusal
 from chat_backend.db.revision_ids import duplicate_problem, revision_files
 from chat_backend.doctor.report import Finding, fail, ok, warn
@@ -50,6 +51,9 @@ def check_database(script: ScriptDirectory) -> Finding:
         engine.dispose()
     if not phantoms:
         return ok("local database: at a revision this checkout has")
+    squashed = below_checkpoint(Path(script.versions), (p.revision for p in phantoms))
+    if squashed is not None:
+        return fail(f"local database is behind this checkout's checkpoint: {squashed}")
     problem = refusal(phantoms, upgrading=True)
     if problem is not None:
         return fail(f"local database is ahead of this checkout: {problem}")

@@ -1,5 +1,5 @@
 """Host tooling for revision files: `python -m chat_backend.revisions COMMAND` (cli), run by
-the Makefile's `revision`, `merge`, `renumber`, `sql`, `applied`, `plan`, `schema` and
+the Makefile's `revision`, `merge`, `renumber`, `squash`, `sql`, `applied`, `plan`, `schema` and
 `check` targets.
 
 layout says where the files are, files numbers and writes them, checks/ is the gate
@@ -7,9 +7,13 @@ layout says where the files are, files numbers and writes them, checks/ is the g
 image by `make rollback`), and throwaway_postgres finds or starts the server the checks run
 on (its databases are made by db.cluster). renumber is `make renumber`: it moves the
 revisions this branch added (branch_revisions asks git which) after the base branch's head.
+rehearsal/ is `make rehearse`: the pending revisions run on a clone of a dump's data.
 head_file keeps versions/HEAD, the committed name of the head revision's file that makes two
 branches adding a revision conflict in git. migration_plan is `make plan` (what the next `up`
 would do, changing nothing; plan_report prints it as text or JSON), with stored_downgrades
-reading what a phantom's stored downgrade() drops without running it. rehearsal/ is
-`make rehearse`: the pending revisions run on a clone of a dump's data.
+reading what a phantom's stored downgrade() drops without running it.
+squash is `make squash`: it folds old revisions into one checkpoint, written by checkpoint_file
+from the entries of a schema dump (dump_entries) of a throwaway database that database_init
+gave db/init's roles and grants; checkpoint_guard lets a checkpoint be taken down only past
+the one local database guard.
 """

@@ -19,6 +19,7 @@ from alembic.util import CommandError
 from chat_backend.config import exit_with_problems, settings_or_exit
 from chat_backend.db.alembic_config import existing_alembic_ini
 from chat_backend.db.connection_retry import DatabaseUnreachableError
+from chat_backend.db.local_guard import RefusedError
 from chat_backend.revisions.branch_revisions import Repository
 from chat_backend.revisions.checks.applied import check_applied
 from chat_backend.revisions.checks.failure import Failure
@@ -31,6 +32,7 @@ from chat_backend.revisions.layout import MigrationLayout
 from chat_backend.revisions.migration_plan import build_plan
 from chat_backend.revisions.plan_report import as_json, as_text
 from chat_backend.revisions.renumber import apply, bring_database_along, plan
+from chat_backend.revisions.squash import squash as squash_into_checkpoint
 from chat_backend.revisions.throwaway_postgres import throwaway_database
 
 Command = Callable[[MigrationLayout, argparse.Namespace], int]
@@ -138,6 +140,20 @@ def renumber(layout: MigrationLayout, args: argparse.Namespace) -> int:
     return 0
 
 
+def squash(layout: MigrationLayout, args: argparse.Namespace) -> int:
+    done = squash_into_checkpoint(layout, args.upto)
+    print(
+        f"squash: {len(done.removed)} revision files ({done.removed[0].name} to "
+        f"{done.removed[-1].name}) -> {done.checkpoint.name}; commit {done.commit[:12]} keeps them"
+    )
+    print(
+        "squash: a database built from it dumps exactly as one migrated through them "
+        "(checked); db/schema.sql is unchanged"
+    )
+    print("squash: the changes are staged; run `make check`, then commit them")
+    return 0
+
+
 def _keep_head_file(layout: MigrationLayout, repository: Repository) -> None:
     """Rewrite and stage versions/HEAD when it names another file (or holds a merge
     conflict): staging it is what marks the conflict resolved."""
@@ -155,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run(MigrationLayout.at(existing_alembic_ini(args.config)), args)
     # What the user can fix: a missing file, no server, an unknown revision, nothing to merge.
-    except (CommandError, FileNotFoundError, RuntimeError, ValueError) as error:
+    except (CommandError, FileNotFoundError, RuntimeError, ValueError, RefusedError) as error:
         exit_with_problems([str(error)])
 
 
@@ -204,6 +220,13 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("BASE") or "main",
         help="the branch merged in (default: BASE, else main)",
     )
+    add_squash = add(
+        "squash",
+        squash,
+        "replace the revisions up to UPTO with one checkpoint revision, generated from a "
+        "throwaway database migrated to UPTO and proven to build the same schema",
+    )
+    add_squash.add_argument("--upto", required=True, help="the newest revision to fold in")
     add_plan = add(
         "plan",
         plan_next_up,

@@ -14,6 +14,10 @@ judges what the downgrade really does, not what its SQL seems to say:
 3. if data would be lost, the transaction is rolled back and nothing changed; otherwise (or
    with FORCE=1) it commits. The decision and the act are one transaction under one lock.
 
+Going below a checkpoint (`make squash`) is refused before anything runs: there is no
+revision before it, only every table dropped. FORCE=1 drops them, on a database the local
+database guard lets through.
+
 Exit status: 0 rolled back; 2 nothing to roll back, or STEPS goes past the first revision;
 3 refused, because data would be lost (FORCE=1 drops it).
 """
@@ -24,6 +28,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -35,7 +40,8 @@ from sqlalchemy.exc import DBAPIError
 from chat_backend.config import exit_with_problems, settings_or_exit
 from chat_backend.db import environment_marker
 from chat_backend.db.alembic_config import alembic_ini_path
-from chat_backend.db.local_guard import refusal
+from chat_backend.db.checkpoints import Checkpoint
+from chat_backend.db.local_guard import RefusedError, refusal
 from chat_backend.db.lock_timeouts import is_lock_timeout, lock_timeout_advice
 from chat_backend.db.migration_runtime import connection_for, migration_lock
 from chat_backend.db.revision_checksums import TABLE as CHECKSUM_TABLE
@@ -46,6 +52,7 @@ from chat_backend.db.sealed_transactions import (
     sealed,
 )
 from chat_backend.exit_codes import DATA_LOSS_REFUSED
+from chat_backend.revisions.checkpoint_guard import allow_dropping_checkpoints
 
 # Alembic's own bookkeeping changes on every downgrade by design: not data.
 BOOKKEEPING = frozenset({"alembic_version", CHECKSUM_TABLE, environment_marker.TABLE})
@@ -219,6 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not _known(script, current):
             exit_with_problems([_unknown(current)])
         target = target_revision(script, current, args.steps)
+        if target == "base":
+            _through_checkpoint(script, current, config, args, connection)
         try:
             _roll_back(connection, config, current, target, args)
         except EscapedError as error:
@@ -250,6 +259,35 @@ def _roll_back(
             print(
                 f"rollback: dropping {', '.join(map(str, lost))}, as FORCE=1 asks", file=sys.stderr
             )
+
+
+def _through_checkpoint(
+    script: ScriptDirectory,
+    current: str,
+    config: Config,
+    args: argparse.Namespace,
+    connection: Connection,
+) -> None:
+    """Going to base from above a checkpoint drops every table it made: refused in one line,
+    unless FORCE=1 and the local database guard lets this database through."""
+    first = list(script.iterate_revisions(current, "base"))[-1]
+    checkpoint = Checkpoint.read(Path(first.path))
+    if checkpoint is None:
+        return
+    if not args.force:
+        exit_with_problems(
+            [
+                f"rollback refused: STEPS={args.steps} goes below checkpoint "
+                f"{checkpoint.revision} ({checkpoint.path.name}), which has no revision before "
+                "it: going down drops every table; nothing was changed. In development, "
+                f"`make rollback STEPS={args.steps} FORCE=1` drops them all, or run `make reset`"
+            ],
+            code=1,
+        )
+    try:
+        allow_dropping_checkpoints(config, settings_or_exit().app_env, connection.engine.url)
+    except RefusedError as error:
+        exit_with_problems([f"rollback refused: {error}"], code=1)
 
 
 def _block_writes(connection: Connection) -> None:

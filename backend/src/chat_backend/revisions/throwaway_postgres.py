@@ -23,7 +23,8 @@ from pathlib import Path
 from sqlalchemy import URL
 
 from chat_backend.config import parse_postgres_url
-from chat_backend.db.cluster import Cluster
+from chat_backend.db import environment_marker
+from chat_backend.db.cluster import Cluster, connect
 from chat_backend.db.local_guard import refusal
 from chat_backend.db.target import Target
 
@@ -69,16 +70,38 @@ def database_server() -> Iterator[URL]:
 @contextmanager
 def throwaway_database() -> Iterator[URL]:
     """Yield the URL of a new, empty database, dropped (with its server, if ours) afterwards."""
+    with throwaway_databases(1) as (url,):
+        yield url
+
+
+@contextmanager
+def throwaway_databases(count: int) -> Iterator[tuple[URL, ...]]:
+    """`count` new, empty databases on one server (`make squash` compares two)."""
     with database_server() as server:
         target = Target.from_url(server, app_env="test")
-        name = f"chat_throwaway_{os.getpid()}_{secrets.token_hex(4)}"
+        names = [f"chat_throwaway_{os.getpid()}_{secrets.token_hex(4)}" for _ in range(count)]
         with Cluster.session(target) as cluster:
-            cluster.create(name)
+            for name in names:
+                cluster.create(name)
+        for name in names:
+            _mark_test(target, name)
         try:
-            yield server.set(database=name)
+            yield tuple(server.set(database=name) for name in names)
         finally:
             with Cluster.session(target) as cluster:
-                cluster.drop(name)
+                for name in names:
+                    cluster.drop(name)
+
+
+def _mark_test(target: Target, name: str) -> None:
+    """The new database says it is a test one (environment_marker): it is thrown away after
+    use, and the one guard lets a checkpoint be taken down only on such a database."""
+    session = connect(target, name)
+    try:
+        with session:
+            environment_marker.write(session, "test")
+    finally:
+        session.close()
 
 
 @contextmanager

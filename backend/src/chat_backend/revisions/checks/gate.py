@@ -1,9 +1,11 @@
 """The gate behind `make check`: every guard, in an order where each can trust the ones before.
 
-Numbering and heads come first: with a duplicate id Alembic silently keeps one file, and with
-two heads `upgrade head` means nothing, so nothing after them could be trusted. The HEAD file
-comes next (after a merge conflict on it, numbering has already said `make renumber`). The
-lint needs no database. The rest runs on a disposable database that the stairway leaves at head.
+Numbering, revisions building on squashed ones (a checkpoint's), and heads come first: with
+a duplicate id Alembic silently keeps one file, with a squashed parent it cannot read the
+history, and with two heads `upgrade head` means nothing, so nothing after them could be
+trusted. The HEAD file comes next (after a merge conflict on it, numbering has already said
+`make renumber`). The lint needs no database. The rest runs on a disposable database that the
+stairway leaves at head.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from contextlib import AbstractContextManager
 
 from sqlalchemy import URL
 
+from chat_backend.db.checkpoints import checkpoints
+from chat_backend.revisions.checkpoint_guard import allow_dropping_checkpoints
 from chat_backend.revisions.checks.applied import check_applied
+from chat_backend.revisions.checks.checkpoint_parents import check_checkpoint_parents
 from chat_backend.revisions.checks.drift import check_drift
 from chat_backend.revisions.checks.failure import Failure
 from chat_backend.revisions.checks.head_file import check_head_file
@@ -40,6 +45,10 @@ def run_gate(layout: MigrationLayout, database: Database, report: Report) -> lis
 
     if not passed("revision numbering", check_numbering(layout.versions_dir)):
         return failures
+    if not passed(
+        "no revision builds on a squashed one", check_checkpoint_parents(layout.versions_dir)
+    ):
+        return failures
     script = layout.script()
     if not passed("single head", check_single_head(script)):
         return failures
@@ -49,6 +58,10 @@ def run_gate(layout: MigrationLayout, database: Database, report: Report) -> lis
     assert head is not None
     with database() as url:
         config = layout.config(url)
+        if checkpoints(layout.versions_dir):
+            # The stairway takes the checkpoint down too, which drops every table: allowed on
+            # this throwaway database, through the local database guard.
+            allow_dropping_checkpoints(config, "test", url)
         if passed("stairway: each revision up, down, up again", check_stairway(config)):
             passed("models match migrations (alembic check)", check_drift(config))
             passed("applied revisions unchanged (checksums)", check_applied(layout, url))

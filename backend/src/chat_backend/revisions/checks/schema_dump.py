@@ -48,7 +48,7 @@ def normalize(dump: str) -> str:
 
 def schema_sql(url: URL, head: str) -> str:
     """What db/schema.sql must hold, from the database at `url` (at revision `head`)."""
-    return HEADER.format(head=head) + "\n" + normalize(_pg_dump(url))
+    return HEADER.format(head=head) + "\n" + normalize(pg_dump(url))
 
 
 def write_schema_file(path: Path, url: URL, head: str) -> None:
@@ -113,7 +113,9 @@ def _major_version(pg_dump: Path) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def _pg_dump(url: URL) -> str:
+def pg_dump(url: URL, *, privileges: bool = False) -> str:
+    """The dump of the database at `url`; with `privileges`, its grants too (`make squash`)."""
+    options = [o for o in PG_DUMP_OPTIONS if not (privileges and o == "--no-privileges")]
     # The password goes through the environment, never the command line.
     environment = {
         **os.environ,
@@ -124,7 +126,7 @@ def _pg_dump(url: URL) -> str:
         "PGDATABASE": url.database or "",
     }
     completed = subprocess.run(  # noqa: S603
-        [str(pg_dump_for(url)), *PG_DUMP_OPTIONS],
+        [str(pg_dump_for(url)), *options],
         capture_output=True,
         text=True,
         check=False,
