@@ -44,5 +44,9 @@ def test_ci_runs_the_make_targets_with_the_images_uv() -> None:
     image_uv = re.search(r"^ARG UV_VERSION=(\S+)$", dockerfile, re.MULTILINE)
     assert image_uv is not None
     assert f'version: "{image_uv[1]}"' in workflow
-    assert re.findall(r"^\s+run: (.*)$", workflow, re.MULTILINE) == ["make doctor", "make test"]
+    assert re.findall(r"^\s+run: (.*)$", workflow, re.MULTILINE) == [
+        "bash .ci/devcontainer-cli.sh",  # the pinned CLI the dev container tests drive
+        "make doctor",
+        "make test",
+    ]
     assert "POSTGRES_IMAGE" not in workflow, "CI on hosted runners uses the official images"
