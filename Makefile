@@ -124,6 +124,11 @@ restore: ## Bring a snapshot back, replacing the local database: make restore na
 	@scripts/confirm-reset.sh "make restore name=$${name}"
 	@scripts/local-db.sh restore "$${name}"
 
+.PHONY: mark-database
+mark-database: ## Say what the local database is: make mark-database env=development (destructive commands refuse one that is not development or test)
+	$(if $(env),,$(error env is required: make mark-database env=development))
+	@scripts/local-db.sh mark "$${env}"
+
 .PHONY: snapshots
 snapshots: ## List the snapshots, with their size and when they were taken
 	@scripts/local-db.sh snapshots
@@ -235,7 +240,7 @@ help: ## List the targets
 		/^##@/ {printf "\n%s%s%s\n", bold, substr($$0, 5), plain} \
 		/^[a-zA-Z0-9_-]+:.*## / {printf "  %s%-16s%s %s\n", cyan, $$1, plain, $$2}' $(MAKEFILE_LIST)
 	@printf '\n%s\n%s\n' \
-		'Variables: lowercase ones take a value (m="add email", name=before-risky, file=..., rev=002, s=backend, from=/to=, args=...);' \
+		'Variables: lowercase ones take a value (m="add email", name=before-risky, file=..., rev=002, s=backend, from=/to=, env=development, args=...);' \
 		'UPPERCASE ones are switches and counts (FORCE=1, HARD=1, AUTO=1, STEPS=2), and BASE=main for make renumber, IMAGE= for make k8s.'
 
 .PHONY: readme

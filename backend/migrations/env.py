@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from chat_backend.config import exit_with_problems, settings_or_exit
 from chat_backend.db.migration_runtime import CONTEXT_OPTIONS, failure_message, offline_preamble
 from chat_backend.db.phantom_revisions import at_checkout, is_upgrade
-from chat_backend.db.revision_checksums import record_checksum, warn_about_edited_revisions
+from chat_backend.db.revision_checksums import recording, warn_about_edited_revisions
 from chat_backend.db.revision_ids import refuse_duplicate_revision_ids
 from chat_backend.models import metadata
 
@@ -32,7 +32,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
-        on_version_apply=record_checksum,
+        **recording(settings),
         **CONTEXT_OPTIONS,
     )
     for statement in offline_preamble(settings):
@@ -52,7 +52,7 @@ def run_migrations_online() -> None:
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
-            on_version_apply=record_checksum,
+            **recording(settings),
             **CONTEXT_OPTIONS,
         )
         try:

@@ -21,6 +21,7 @@ from chat_backend.local_db.templates import build_template
 from chat_backend.revisions.throwaway_postgres import database_server
 from tests.alembic_support import ALEMBIC_INI
 from tests.api_support import api_client
+from tests.local_db_support import mark_database
 
 _names = itertools.count()
 
@@ -41,6 +42,22 @@ def _logging_put_back() -> Iterator[None]:
         logger.handlers[:] = handlers
         logger.setLevel(level)
         logger.disabled = disabled
+
+
+SOURCE_KEY_VARIABLE = "MIGRATION_SOURCE_KEY_FILE"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _source_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The key that proves stored revision sources, for this run only (every migrator the
+    tests start, in process or not, reads MIGRATION_SOURCE_KEY_FILE): never the developer's."""
+    before = os.environ.get(SOURCE_KEY_VARIABLE)
+    os.environ[SOURCE_KEY_VARIABLE] = str(tmp_path_factory.mktemp("source-key") / "key")
+    yield
+    if before is None:
+        del os.environ[SOURCE_KEY_VARIABLE]
+    else:
+        os.environ[SOURCE_KEY_VARIABLE] = before
 
 
 def unique_name(kind: str) -> str:
@@ -74,7 +91,8 @@ def migrated_template(server: Target) -> Iterator[str]:
     cloned as `make reset` builds and clones its template (chat_backend.local_db)."""
     name = unique_name("template")
     with Cluster.session(server) as cluster:
-        build_template(cluster, server, name, ALEMBIC_INI)
+        # Its clones say they are test databases: the one guard lets nothing else be reset.
+        build_template(cluster, server, name, ALEMBIC_INI, environment="test")
     yield name
     with Cluster.session(server) as cluster:
         cluster.drop(name)
@@ -97,6 +115,7 @@ def empty_database_url(server: Target, server_url: URL) -> Iterator[URL]:
     name = unique_name("empty")
     with Cluster.session(server) as cluster:
         cluster.create(name)
+    mark_database(server, name, "test")
     yield server_url.set(database=name)
     with Cluster.session(server) as cluster:
         cluster.drop(name)

@@ -148,7 +148,7 @@ def test_production_is_refused_before_connecting(
     assert main(command) == 1
 
     err = capsys.readouterr().err
-    assert err.startswith("error: refusing to replace or delete a database when APP_ENV is ")
+    assert err.startswith("error: refusing to replace, delete or roll back data when APP_ENV is ")
     assert err.count("\n") == 1
 
 

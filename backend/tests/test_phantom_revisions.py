@@ -5,6 +5,7 @@ other than upgrade. Two files declaring one revision id stop the migrator before
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,14 +15,13 @@ from alembic import command
 from sqlalchemy import URL, create_engine, inspect
 from sqlalchemy.pool import NullPool
 
-from chat_backend.db.stored_revisions import StoredRevision, connected_host, host_refusal
 from chat_backend.local_db import snapshots
-from chat_backend.local_db.cluster import Cluster
+from chat_backend.local_db.cluster import Cluster, connect
 from chat_backend.local_db.target import Target
 from chat_backend.revisions.layout import MigrationLayout
 from tests.branch_support import ADD_NICKNAME, COLUMN, DROP_NICKNAME, USERS, VERSION
 from tests.checks_support import add_revision, copy_project
-from tests.local_db_support import own_database, query
+from tests.local_db_support import mark_database, own_database, query
 
 NICKNAMES = "SELECT string_agg(nickname, ',' ORDER BY nickname) FROM users"
 
@@ -66,6 +66,7 @@ def branch(tmp_path: Path, server: Target) -> Iterator[Checkout]:
     with own_database(server) as target:
         with Cluster.session(server) as cluster:
             cluster.create(target.database)
+        mark_database(server, target.database, "test")
         checkout = Checkout(layout, target, path)
         command.upgrade(layout.config(checkout.url), "003")
         query(target, "INSERT INTO users (username) VALUES ('ada'), ('bob')")
@@ -132,11 +133,10 @@ def test_production_changes_nothing_and_says_so_in_one_line(
 
     line = refused(branch, capsys)
 
-    assert line == (
-        "error: the database is at revision 004, which this checkout does not have (a phantom: "
-        "its file is on another branch); nothing was changed, as APP_ENV is 'production': "
-        "deploy the code that has it, or check out the branch that has it and run "
-        "`make rollback`, or `make reset`"
+    assert line.startswith(
+        "error: the database is at revision 004, which is not rolled back automatically here; "
+        "nothing was changed: refusing to replace, delete or roll back data when APP_ENV is "
+        "'production'"
     )
     assert branch.scalar(VERSION) == "004"
     assert branch.scalar(NICKNAMES) == "nick-ada,nick-bob"
@@ -193,21 +193,130 @@ def test_two_files_declaring_one_id_stop_the_migrator_before_it_connects(
         "run `make renumber` to move this branch's revisions after the base branch's head"
     )
     engine = create_engine(empty_database_url, poolclass=NullPool)
-    assert inspect(engine).get_table_names() == []  # never touched
+    # Never touched: only the test's own environment marker is there.
+    assert inspect(engine).get_table_names() == ["database_environment"]
 
 
-def test_the_host_really_connected_to_is_judged(branch: Checkout) -> None:
-    engine = create_engine(branch.url, poolclass=NullPool)
-    with engine.connect() as connection:
-        host = connected_host(connection)
-    engine.dispose()
-    assert host == branch.target.host
-    phantom = [StoredRevision("004", "revision = '004'")]
-    assert host_refusal(host, phantom) is None
-    assert host_refusal("/var/run/postgresql", phantom) is None
-    refused = host_refusal("db.example.com", phantom)
-    assert refused is not None
-    assert refused.startswith(
-        "the database on host 'db.example.com' is at revision 004, which is not rolled back "
-        "automatically there"
+def snapshots_of(server: Target, database: str) -> list[str]:
+    with Cluster.session(server) as cluster:
+        return [found.name for found in snapshots.listing(cluster, database)]
+
+
+PAYLOAD = (
+    "import pathlib\n"
+    "pathlib.Path({marker!r}).write_text('ran')\n"
+    "revision = '004'\ndown_revision = '003'\n"
+    "def upgrade():\n    pass\n"
+    "def downgrade():\n    pass\n"
+)
+
+
+@pytest.mark.parametrize("tampering", ["edited-source", "no-proof", "planted-row"])
+def test_a_source_the_migrator_did_not_write_is_refused_and_never_imported(
+    branch: Checkout, tmp_path: Path, capsys: pytest.CaptureFixture[str], tampering: str
+) -> None:
+    """Anyone who can write the database could plant a phantom whose code runs as the
+    migrator; a sha256 beside it proves nothing. Only this clone's HMAC does."""
+    marker = tmp_path / "payload-ran"
+    payload = PAYLOAD.format(marker=str(marker))
+    statement, values = {
+        "edited-source": ("UPDATE alembic_version_checksums SET source = %s", (payload,)),
+        "no-proof": (
+            "UPDATE alembic_version_checksums SET source = %s, source_proof = NULL",
+            (payload,),
+        ),
+        "planted-row": (
+            "UPDATE alembic_version SET version_num = '005'; INSERT INTO "
+            "alembic_version_checksums (revision, sha256, source, source_proof) VALUES "
+            "('005', repeat('0', 64), %s, repeat('a', 64))",
+            (payload.replace("'004'", "'005'").replace("'003'", "'004'"),),
+        ),
+    }[tampering]
+    session = connect(branch.target, branch.target.database)
+    try:
+        with session, session.cursor() as cursor:
+            cursor.execute(statement, values)
+    finally:
+        session.close()
+    branch.switch_to_main()
+
+    line = refused(branch, capsys)
+
+    assert "carries no proof that this clone's migrator wrote it" in line
+    assert line.endswith("or `make reset` (a fresh database at this checkout's head)")
+    assert not marker.exists()
+    assert snapshots_of(branch.target, branch.target.database) == []
+    assert branch.scalar(COLUMN) == 1
+
+
+def test_a_stored_source_that_cannot_load_is_one_line_and_leaves_no_snapshot(
+    tmp_path: Path, server: Target, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """004 imports a module only its branch has: each retry on main is the same one line,
+    and none of them leaves a snapshot behind."""
+    helpers = tmp_path / "branch_only"
+    helpers.mkdir()
+    (helpers / "notes_helpers.py").write_text("COLUMN = 'nickname'\n")
+    layout = copy_project(tmp_path / "project")
+    path = add_revision(
+        layout,
+        "004_add_nickname.py",
+        revision="004",
+        down_revision="003",
+        upgrade="import notes_helpers\n" + ADD_NICKNAME,
+        downgrade=DROP_NICKNAME,
     )
+    path.write_text("import notes_helpers  # noqa: F401\n" + path.read_text())
+    with own_database(server) as target:
+        with Cluster.session(server) as cluster:
+            cluster.create(target.database)
+        mark_database(server, target.database, "test")
+        checkout = Checkout(layout, target, path)
+        sys.path.insert(0, str(helpers))
+        try:
+            checkout.upgrade()
+        finally:
+            sys.path.remove(str(helpers))
+            sys.modules.pop("notes_helpers", None)
+        checkout.switch_to_main()
+
+        lines = [refused(checkout, capsys) for _ in range(2)]
+
+        assert lines[0] == lines[1]
+        assert lines[0].startswith(
+            "error: the stored source of phantom revision 004 (not in this checkout) cannot be "
+            "loaded (ModuleNotFoundError: No module named 'notes_helpers'); nothing was changed"
+        )
+        assert snapshots_of(target, target.database) == []
+        assert checkout.scalar(VERSION) == "004"
+
+
+def test_a_stored_downgrade_that_commits_keeps_everything(
+    tmp_path: Path, server: Target, capsys: pytest.CaptureFixture[str]
+) -> None:
+    layout = copy_project(tmp_path / "project")
+    path = add_revision(
+        layout,
+        "004_add_nickname.py",
+        revision="004",
+        down_revision="003",
+        upgrade=ADD_NICKNAME,
+        downgrade=DROP_NICKNAME + '\nop.execute("COMMIT")',
+    )
+    with own_database(server) as target:
+        with Cluster.session(server) as cluster:
+            cluster.create(target.database)
+        mark_database(server, target.database, "test")
+        checkout = Checkout(layout, target, path)
+        command.upgrade(layout.config(checkout.url), "003")
+        query(target, "INSERT INTO users (username) VALUES ('ada')")
+        checkout.upgrade()
+        checkout.switch_to_main()
+
+        line = refused(checkout, capsys)
+
+        assert "a downgrade ran COMMIT inside a transaction that must stay whole" in line
+        assert "the database is still at 004" in line
+        assert checkout.scalar(COLUMN) == 1
+        assert checkout.scalar(NICKNAMES) == "nick-ada"
+        assert checkout.scalar(VERSION) == "004"

@@ -75,6 +75,30 @@ CASES = {
 }
 
 
+# Downgrades that keep every column but not its values: refused for what they change, unless
+# FORCE=1. 004 makes the table and its rows; 005's downgrade is the one judged.
+CHANGES = {
+    "numeric-to-integer": (
+        "op.execute('CREATE TABLE prices (amount numeric)')",
+        "INSERT INTO prices VALUES (1.25), (2.5)",
+        "op.execute('ALTER TABLE prices ALTER COLUMN amount TYPE integer')",
+        "column prices.amount",
+    ),
+    "text-cut-to-a-length": (
+        "op.execute('CREATE TABLE notes (body text)')",
+        "INSERT INTO notes VALUES ('a long note'), ('ok')",
+        "op.execute('ALTER TABLE notes ALTER COLUMN body TYPE varchar(3) USING left(body, 3)')",
+        "column notes.body",
+    ),
+    "jsonb-keys-stripped": (
+        "op.execute('CREATE TABLE docs (body jsonb)')",
+        """INSERT INTO docs VALUES ('{"keep": 1, "extra": 2}')""",
+        "op.execute(\"UPDATE docs SET body = body - 'extra'\")",
+        "column docs.body",
+    ),
+}
+
+
 @pytest.fixture
 def migrations(tmp_path: Path) -> Path:
     return migrations_copy(tmp_path / "migrations-copy")
@@ -253,3 +277,104 @@ def test_a_downgrade_that_cannot_run_in_a_transaction_changes_nothing(
     assert sql(engine, "SELECT version_num FROM alembic_version") == "004"
     assert sql(engine, "SELECT to_regclass('notes') IS NOT NULL") is True
     assert sql(engine, "SELECT to_regclass('ix_users_created') IS NULL") is True
+
+
+@pytest.mark.usefixtures("guard_env")
+@pytest.mark.parametrize("case", list(CHANGES))
+def test_values_changed_in_a_kept_column_are_refused_unless_forced(
+    case: str,
+    migrations: Path,
+    database_url: URL,
+    engine: Engine,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    create, rows, downgrade, column = CHANGES[case]
+    add_revisions(migrations, [("004", create, "pass"), ("005", "pass", downgrade)])
+    upgrade(database_url, migrations)
+    sql(engine, rows)
+    table = column.split()[1].split(".")[0]
+    digest = f"SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM {table} t"  # noqa: S608
+    before = sql(engine, digest)
+    config = ["--config", str(migrations / "alembic.ini")]
+
+    with pytest.raises(SystemExit) as exited:
+        rollback_guard.main(["--steps", "1", *config])
+
+    assert exited.value.code == DATA_LOSS_REFUSED
+    err = capsys.readouterr().err
+    assert f"changes data: {column} (values changed in place); nothing was changed." in err, err
+    assert sql(engine, "SELECT version_num FROM alembic_version") == "005"
+    assert sql(engine, digest) == before
+
+    assert rollback_guard.main(["--steps", "1", "--force", *config]) == 0
+    assert sql(engine, "SELECT version_num FROM alembic_version") == "004"
+
+
+@pytest.mark.usefixtures("guard_env")
+def test_a_type_change_that_keeps_every_value_needs_no_force(
+    migrations: Path, database_url: URL, engine: Engine
+) -> None:
+    add_revisions(
+        migrations,
+        [
+            ("004", "op.execute('CREATE TABLE counts (n bigint)')", "pass"),
+            ("005", "pass", "op.execute('ALTER TABLE counts ALTER COLUMN n TYPE integer')"),
+        ],
+    )
+    upgrade(database_url, migrations)
+    sql(engine, "INSERT INTO counts VALUES (1), (2), (3)")
+
+    assert rollback_guard.main(["--steps", "1", "--config", str(migrations / "alembic.ini")]) == 0
+    assert sql(engine, "SELECT version_num FROM alembic_version") == "004"
+
+
+# Downgrades that try to leave the guard's one transaction: the old idiom for statements that
+# cannot run in a transaction, and a ROLLBACK followed by more work in the same string.
+ESCAPES = {
+    "commit": (
+        "op.drop_column('users', 'nick'); op.execute('COMMIT')",
+        "ran COMMIT inside a transaction that must stay whole",
+    ),
+    "commit-first": (
+        "op.execute('COMMIT'); op.drop_column('users', 'nick')",
+        "ran COMMIT inside a transaction that must stay whole",
+    ),
+    "rollback-then-drop": (
+        "op.execute('ROLLBACK; ALTER TABLE users DROP COLUMN nick')",
+        "read-only transaction",
+    ),
+    "rollback-alone": (
+        "op.execute('ROLLBACK'); op.drop_column('users', 'nick')",
+        "ended the transaction that must stay whole",
+    ),
+}
+
+
+@pytest.mark.usefixtures("guard_env")
+@pytest.mark.parametrize("case", list(ESCAPES))
+def test_a_downgrade_that_leaves_the_transaction_changes_nothing(
+    case: str,
+    migrations: Path,
+    database_url: URL,
+    engine: Engine,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    downgrade, said = ESCAPES[case]
+    add_revisions(
+        migrations, [("004", "op.execute('ALTER TABLE users ADD COLUMN nick text')", downgrade)]
+    )
+    upgrade(database_url, migrations)
+    sql(engine, "INSERT INTO users (username, nick) VALUES ('ada', 'countess')")
+
+    with pytest.raises(SystemExit) as exited:
+        rollback_guard.main(
+            ["--steps", "1", "--force", "--config", str(migrations / "alembic.ini")]
+        )
+
+    assert exited.value.code == 1
+    [line] = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert said in line, line
+    assert "the database is unchanged" in line or "stays at revision 004" in line, line
+    assert sql(engine, "SELECT nick FROM users") == "countess"
+    assert sql(engine, "SELECT version_num FROM alembic_version") == "004"
+    assert sql(engine, "SHOW default_transaction_read_only") == "off"

@@ -54,6 +54,8 @@ FIXES = {
     "MIGRATION_STATEMENT_TIMEOUT_MS": "set it to a whole number of milliseconds up to "
     "2147483647, e.g. 600000",
     "MIGRATION_CONNECT_TIMEOUT_S": "set it to a number of seconds up to 86400, e.g. 10",
+    "MIGRATION_SOURCE_KEY_FILE": "set it to a file path outside git, e.g. "
+    "~/.local/state/chat-backend/migration-source.key",
     "API_MAX_BODY_BYTES": "set it to a whole number of bytes up to 2147483647, e.g. 1048576",
     "API_STATEMENT_TIMEOUT_MS": "set it to a whole number of milliseconds up to 2147483647, "
     "e.g. 5000",
@@ -100,6 +102,10 @@ class Settings(BaseSettings):
     migration_connect_timeout_s: float = Field(
         default=10.0, ge=0, le=MAX_CONNECT_TIMEOUT_S, allow_inf_nan=False
     )
+    # The key that proves a stored revision source was written by this clone's migrator
+    # (db/source_proofs): outside the database and outside git. compose.yaml keeps it in a
+    # volume of the stack.
+    migration_source_key_file: Path = Path("~/.local/state/chat-backend/migration-source.key")
 
     # The API: the largest request body it reads; how long a data request may wait for a row
     # lock or run before it is answered 503 (so that one slow lock cannot take every worker);

@@ -11,9 +11,14 @@ on Kubernetes: `python -m chat_backend.db.wait_for_head`).
 
 Branches (DESIGN §6): revision_ids stops the migrator when two files declare one id;
 phantom_revisions rolls back revisions the checkout lacks, from the source stored_revisions
-kept, after database_snapshots took a snapshot named as snapshot_names says, and only on a
-database local_database calls local; revision_status is `make current` / `make history` with
-those phantoms marked.
+kept (run only when source_proofs proves this clone's migrator wrote it, inside one of
+sealed_transactions that a downgrade cannot COMMIT out of), after database_snapshots took a
+snapshot named as snapshot_names says; revision_status is `make current` / `make history`
+with those phantoms marked.
+
+Safety: local_guard is the one guard in front of everything that replaces, deletes or rolls
+back data (here and in the host tools): APP_ENV, where libpq really connected (libpq_target),
+and what the database says it is (environment_marker).
 
 The backend (`api/`) and the migrator (`migrations/env.py`) import from here; nothing here
 imports the host tools (`revisions/`, `local_db/`, `doctor/`, `deploy/`), and

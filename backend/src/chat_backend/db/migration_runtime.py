@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from chat_backend.config import Settings, exit_with_problems
 from chat_backend.db.connection_retry import DatabaseUnreachableError, connect
 from chat_backend.db.engine import make_engine
+from chat_backend.db.environment_marker import TABLE as MARKER_TABLE
 from chat_backend.db.lock_timeouts import is_lock_timeout, lock_timeout_advice
 from chat_backend.db.revision_checksums import TABLE as CHECKSUM_TABLE
 from chat_backend.db.revision_checksums import offline_statements
@@ -43,8 +44,9 @@ CHECK_CLIENT_CONNECTION = text(
 
 
 def _is_schema_object(name: str | None, type_: str, _parents: Mapping[str, str | None]) -> bool:
-    """The runtime's own bookkeeping table is no model's business (see revision_checksums)."""
-    return not (type_ == "table" and name == CHECKSUM_TABLE)
+    """The runtime's own tables are no model's business: the revision checksums, and the
+    database's environment marker (environment_marker)."""
+    return not (type_ == "table" and name in {CHECKSUM_TABLE, MARKER_TABLE})
 
 
 # Options shared by online, offline and autogenerate runs, so `alembic check` judges the

@@ -39,26 +39,30 @@ from chat_backend.db.stored_revisions import (
     database_heads,
     rollback_refusal,
     rolled_back,
+    source_key,
     stored_sources,
 )
 
 BY_HAND = "check out the branch that has it and run `make rollback`, or `make reset`"
 
 
-def find_phantoms(connection: Connection, script: ScriptDirectory) -> list[StoredRevision]:
+def find_phantoms(
+    connection: Connection, script: ScriptDirectory, key: bytes | None = None
+) -> list[StoredRevision]:
     """The revisions the database is at, or on the way to, that the checkout lacks, newest
-    first. Reads only the version table unless there are some."""
+    first, each with its stored source proven (or not) by `key`. Reads only the version table
+    unless there are some."""
     known = {revision.revision for revision in script.walk_revisions()}
     pending = [head for head in database_heads(connection) if head not in known]
     if not pending:
         return []
-    sources = stored_sources(connection)
+    sources = stored_sources(connection, key)
     phantoms: list[StoredRevision] = []
     while pending:
         revision = pending.pop(0)
         if any(phantom.revision == revision for phantom in phantoms):
             continue
-        phantom = StoredRevision(revision, sources.get(revision))
+        phantom = sources.get(revision, StoredRevision(revision, None))
         phantoms.append(phantom)
         pending += [parent for parent in phantom.parents if parent not in known]
     return phantoms
@@ -72,7 +76,7 @@ def describe(phantoms: list[StoredRevision]) -> str:
     )
 
 
-def refusal(phantoms: list[StoredRevision], app_env: str, *, upgrading: bool) -> str | None:
+def refusal(phantoms: list[StoredRevision], *, upgrading: bool) -> str | None:
     """Why these phantoms must not be rolled back here, with what to do; None if they may."""
     if not phantoms:
         return None
@@ -81,7 +85,7 @@ def refusal(phantoms: list[StoredRevision], app_env: str, *, upgrading: bool) ->
             f"{describe(phantoms)}: `make migrate` rolls it back (development and test), "
             f"or {BY_HAND}"
         )
-    return rollback_refusal(phantoms, app_env, describe(phantoms), BY_HAND)
+    return rollback_refusal(phantoms, describe(phantoms), BY_HAND)
 
 
 def is_upgrade(context_module: types.ModuleType) -> bool:
@@ -108,8 +112,8 @@ def at_checkout(
         handed_in,
         settings,
         Rollback(
-            find=lambda connection: find_phantoms(connection, script),
-            refuse=lambda phantoms: refusal(phantoms, settings.app_env, upgrading=upgrading),
+            find=lambda connection: find_phantoms(connection, script, source_key(settings)),
+            refuse=lambda phantoms: refusal(phantoms, upgrading=upgrading),
             label="phantom revision {} (not in this checkout)",
             snapshot_label="phantoms",
         ),

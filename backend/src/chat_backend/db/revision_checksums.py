@@ -1,8 +1,9 @@
 """Checksums and sources of applied revisions: a revision file edited after it ran is caught,
 and a revision whose file is gone from the checkout can still be undone.
 
-When a revision is applied, the sha256 of its file and the file's source are stored beside
-Alembic's version table, by one statement in the same transaction; downgrading it removes the
+When a revision is applied, the sha256 of its file, the file's source and the HMAC that
+proves the source is this clone's migrator's (source_proofs) are stored beside Alembic's
+version table, by one statement in the same transaction; downgrading it removes the
 row. Later, a file whose hash differs from the stored one was edited after the database ran it:
 that database (and every other one that ran the old text) no longer matches what the code says
 it has. A revision the checkout lacks (a phantom, after `git checkout`) is rolled back from its
@@ -43,6 +44,10 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.sql.elements import TextClause
 
+from chat_backend.config import Settings
+from chat_backend.db.environment_marker import DISPOSABLE
+from chat_backend.db.source_proofs import key_for_writing, proof
+
 log = logging.getLogger("alembic.runtime.migration")
 
 # Named after Alembic's version table, which it sits beside; its own metadata keeps it out of
@@ -55,16 +60,23 @@ checksums = Table(
     Column("applied_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
     # NULL in rows written before sources were kept: such a revision cannot be undone from here.
     Column("source", Text, nullable=True),
+    # The HMAC that proves the source is this clone's migrator's (source_proofs); NULL when it
+    # had no key: such a source is never run.
+    Column("source_proof", CHAR(64), nullable=True),
 )
 TABLE = checksums.name
-# Once per migrator run, before any revision is applied: the table, and the source column that
-# tables made before it lack. Both are no-ops when present, so the hook below stays one statement.
+# Once per migrator run, before any revision is applied: the table, and the columns that
+# tables made before them lack. All no-ops when present, so the hook below stays one statement.
 ENSURE_TABLE = text(
     f"CREATE TABLE IF NOT EXISTS {TABLE} ("
     "revision VARCHAR(32) PRIMARY KEY, sha256 CHAR(64) NOT NULL, "
-    "applied_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), source TEXT); "
-    f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS source TEXT"
+    "applied_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), source TEXT, "
+    "source_proof CHAR(64)); "
+    f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS source TEXT; "
+    f"ALTER TABLE {TABLE} ADD COLUMN IF NOT EXISTS source_proof CHAR(64)"
 )
+# The MigrationContext option that carries the key for record_checksum (see recording).
+SOURCE_KEY = "chat_backend_source_key"
 
 
 def _upsert(new_row: Insert) -> Insert:
@@ -74,6 +86,7 @@ def _upsert(new_row: Insert) -> Insert:
         set_={
             "sha256": new_row.excluded.sha256,
             "source": new_row.excluded.source,
+            "source_proof": new_row.excluded.source_proof,
             "applied_at": func.now(),
         },
     )
@@ -83,7 +96,10 @@ def _upsert(new_row: Insert) -> Insert:
 # (a statement built per call cost 1.6 ms a revision, measured at 100 revisions).
 RECORD = _upsert(
     insert(checksums).values(
-        revision=bindparam("revision"), sha256=bindparam("sha256"), source=bindparam("source")
+        revision=bindparam("revision"),
+        sha256=bindparam("sha256"),
+        source=bindparam("source"),
+        source_proof=bindparam("source_proof"),
     )
 )
 
@@ -122,6 +138,13 @@ def file_checksum(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def recording(settings: Settings) -> dict[str, Any]:
+    """env.py's context options that record each applied revision: the hook, and the key
+    that proves the sources it stores (made on first use in development and test)."""
+    key = key_for_writing(settings.migration_source_key_file, create=settings.app_env in DISPOSABLE)
+    return {"on_version_apply": record_checksum, SOURCE_KEY: key}
+
+
 def ensure_table(connection: Connection) -> None:
     """Create the table, or add the source column to an older one (in the caller's transaction)."""
     connection.execute(ENSURE_TABLE)
@@ -146,10 +169,13 @@ def record_checksum(
         script = step.up_revision
         assert isinstance(script, Script)
         content = Path(script.path).read_bytes()
+        source = content.decode("utf-8")
+        key = ctx.opts.get(SOURCE_KEY)
         values = {
             "revision": script.revision,
             "sha256": hashlib.sha256(content).hexdigest(),
-            "source": content.decode("utf-8"),
+            "source": source,
+            "source_proof": None if key is None else proof(key, script.revision, source),
         }
         if ctx.as_sql:  # --sql: the values go into the script, so into the statement
             ctx.execute(_upsert(insert(checksums).values(values)))

@@ -13,8 +13,10 @@ session included: so it decides, ends its session (releasing the lock), snapshot
 takes the lock again and decides afresh, and rolls back only revisions the snapshot holds (if
 others appeared meanwhile, it snapshots again).
 
-Stored sources are executed: they are revisions this project's migrator once ran, read back
-from the database it ran them on, and only in development or test.
+A stored source is untrusted input (anyone who can write the database can write it): it runs
+only when its HMAC proves that this clone's migrator stored it (source_proofs, with a key that
+is not in the database), only where the one guard allows (local_guard: development or test, a
+local server, a database marked as such), and every source loads before anything is written.
 """
 
 from __future__ import annotations
@@ -31,16 +33,19 @@ from sqlalchemy import Connection, Engine, column, delete, select, table, text, 
 
 from chat_backend.config import Settings, exit_with_problems
 from chat_backend.db.database_snapshots import take_snapshot
-from chat_backend.db.local_database import LOCAL_APP_ENVS, is_local_host
+from chat_backend.db.local_guard import refusal
 from chat_backend.db.migration_runtime import connection_for, migration_lock
 from chat_backend.db.revision_checksums import checksums, ensure_table
 from chat_backend.db.revision_ids import DownRevision, declared_down_revision
+from chat_backend.db.sealed_transactions import sealed
+from chat_backend.db.source_proofs import is_proven, read_key
 
 log = logging.getLogger("alembic.runtime.migration")
 
 # Alembic's own version table, as its MigrationContext names it by default.
 version_table = table("alembic_version", column("version_num"))
 READ_VERSIONS = text("SELECT version_num FROM alembic_version")
+RESET = "`make reset` (a fresh database at this checkout's head)"
 # Snapshots taken while the revisions to roll back keep changing (another migrator on another
 # checkout at the same moment) before giving up.
 ATTEMPTS = 3
@@ -48,10 +53,12 @@ ATTEMPTS = 3
 
 @dataclass(frozen=True)
 class StoredRevision:
-    """A revision the database applied, with the source it stored (None: never stored)."""
+    """A revision the database applied, with the source it stored (None: never stored) and
+    whether this clone's key proves that source (source_proofs); only a proven one may run."""
 
     revision: str
     source: str | None
+    proven: bool = False
 
     @property
     def down_revision(self) -> DownRevision:
@@ -88,23 +95,30 @@ def _table_exists(connection: Connection, name: str) -> bool:
     return bool(connection.scalar(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": name}))
 
 
-def stored_sources(connection: Connection) -> dict[str, str | None]:
-    """Each recorded revision's source (none recorded before the table existed)."""
+def stored_sources(connection: Connection, key: bytes | None) -> dict[str, StoredRevision]:
+    """Each recorded revision with its source (none recorded before the table existed), each
+    source proven, or not, by `key`."""
     if not _table_exists(connection, checksums.name):
         return {}
-    rows = connection.execute(select(checksums.c.revision, checksums.c.source))
-    return {revision: source for revision, source in rows}
-
-
-def rollback_refusal(
-    revisions: list[StoredRevision], app_env: str, found: str, by_hand: str
-) -> str | None:
-    """Why `revisions` (described by `found`) must not be rolled back; None if they may."""
-    if app_env not in LOCAL_APP_ENVS:
-        return (
-            f"{found}; nothing was changed, as APP_ENV is {app_env!r}: deploy the code that has "
-            f"it, or {by_hand}"
+    rows = connection.execute(
+        select(checksums.c.revision, checksums.c.source, checksums.c.source_proof)
+    )
+    return {
+        revision: StoredRevision(
+            revision, source, source is not None and is_proven(key, revision, source, proof)
         )
+        for revision, source, proof in rows
+    }
+
+
+def source_key(settings: Settings) -> bytes | None:
+    """The key that proves stored sources, if this clone has one."""
+    return read_key(settings.migration_source_key_file)
+
+
+def rollback_refusal(revisions: list[StoredRevision], found: str, by_hand: str) -> str | None:
+    """Why `revisions` (described by `found`) must not be rolled back from their stored
+    sources; None if they may (where they are is the guard's to judge: local_guard)."""
     unstored = [stored.revision for stored in revisions if stored.source is None]
     if unstored:
         return (
@@ -135,11 +149,14 @@ def rolled_back(
             migration_lock(connection, settings),
         ):
             found = _found(connection, plan)
-            problem = plan.refuse(found) or _not_here(connection, handed_in, found)
+            problem = plan.refuse(found) or _not_here(connection, handed_in, settings, found)
             if problem is not None:
                 exit_with_problems([problem], code=1)
+            # Run before anything is written: a source that cannot even load (an import only
+            # its branch has) stops here, with no snapshot left behind on every retry.
+            modules = _loaded(found, plan)
             if found and holds.issuperset(stored.revision for stored in found):
-                _roll_back_all(connection, found, plan, snapshot)
+                _roll_back_all(connection, found, modules, plan, snapshot)
                 found = []
             if not found:
                 yield connection
@@ -157,42 +174,31 @@ def rolled_back(
     )
 
 
-def connected_host(connection: Connection) -> str | None:
-    """The host libpq really connected to, after PGHOST, host lists and URL parameters (a
-    socket directory for a Unix socket)."""
-    info = getattr(connection.connection.dbapi_connection, "info", None)
-    host = getattr(info, "host", None)
-    return host if isinstance(host, str) else None
-
-
-def host_refusal(host: str | None, revisions: list[StoredRevision]) -> str | None:
-    """Why revisions on `host` are not rolled back automatically; None for a local host."""
-    if not revisions or is_local_host(host):
+def _not_here(
+    connection: Connection,
+    handed_in: Engine | Connection | None,
+    settings: Settings,
+    found: list[StoredRevision],
+) -> str | None:
+    """Why these revisions cannot be rolled back through this connection; None if they can."""
+    if not found:
+        return None
+    names = ", ".join(stored.revision for stored in found)
+    if isinstance(handed_in, Connection):
+        return f"revision {names} cannot be rolled back through a caller's open connection"
+    reason = refusal(settings.app_env, session=connection.connection.dbapi_connection)
+    if reason is None:
         return None
     return (
-        f"the database on host {host!r} is at revision "
-        f"{', '.join(stored.revision for stored in revisions)}, which is not rolled back "
-        "automatically there, as the host is not local; nothing was changed: check out the "
-        "branch that has it and run `make rollback`, or point POSTGRES_HOST (or DATABASE_URL) "
-        "at the Compose service db or at localhost"
+        f"the database is at revision {names}, which is not rolled back automatically here; "
+        f"nothing was changed: {reason}"
     )
 
 
-def _not_here(
-    connection: Connection, handed_in: Engine | Connection | None, found: list[StoredRevision]
-) -> str | None:
-    """Why these revisions cannot be rolled back through this connection; None if they can."""
-    problem = host_refusal(connected_host(connection), found)
-    if problem is None and found and isinstance(handed_in, Connection):
-        names = ", ".join(stored.revision for stored in found)
-        problem = f"revision {names} cannot be rolled back through a caller's open connection"
-    return problem
-
-
-def roll_back(connection: Connection, stored: StoredRevision) -> None:
-    """Run the stored downgrade() and step the version table down, in one transaction."""
-    module = _module_of(stored)
-    with connection.begin():
+def roll_back(connection: Connection, stored: StoredRevision, module: types.ModuleType) -> None:
+    """Run the stored downgrade() and step the version table down, in one sealed transaction:
+    a downgrade that commits or ends it is stopped, and none of it is kept."""
+    with sealed(connection):
         with Operations.context(MigrationContext.configure(connection)):
             module.downgrade()
         _step_down(connection, stored)
@@ -208,10 +214,17 @@ def _found(connection: Connection, plan: Rollback) -> list[StoredRevision]:
 
 
 def _roll_back_all(
-    connection: Connection, revisions: list[StoredRevision], plan: Rollback, snapshot: str
+    connection: Connection,
+    revisions: list[StoredRevision],
+    modules: dict[str, types.ModuleType],
+    plan: Rollback,
+    snapshot: str,
 ) -> None:
     for stored in revisions:
-        roll_back(connection, stored)
+        try:
+            roll_back(connection, stored, modules[stored.revision])
+        except Exception as error:  # the stored code may raise anything; said in one line
+            exit_with_problems([_failed(stored, plan, snapshot, error)], code=1)
         log.warning(
             "Rolled back %s from its stored source; the database is at %s",
             plan.label.format(stored.revision),
@@ -224,12 +237,57 @@ def _roll_back_all(
     )
 
 
-def _module_of(stored: StoredRevision) -> types.ModuleType:
-    assert stored.source is not None
-    module = types.ModuleType(f"stored_revision_{stored.revision}")
-    code = compile(stored.source, f"<revision {stored.revision} as stored>", "exec")
-    exec(code, module.__dict__)  # noqa: S102  # the database's own record of what it ran
-    return module
+def _failed(stored: StoredRevision, plan: Rollback, snapshot: str, error: Exception) -> str:
+    reason = str(getattr(error, "orig", None) or error).strip().splitlines() or ["no message"]
+    return (
+        f"rolling back {plan.label.format(stored.revision)} from its stored source failed "
+        f"({type(error).__name__}: {reason[0]}); its transaction was rolled back, so the "
+        f"database is still at {stored.revision}, and snapshot {snapshot!r} holds the data as "
+        f"it was: check out the branch that has it and run `make rollback`, or {RESET}"
+    )
+
+
+def _loaded(found: list[StoredRevision], plan: Rollback) -> dict[str, types.ModuleType]:
+    """Each revision's stored source as a module, checked where it would run: exit 1 with one
+    line, having changed nothing, when a source is not proven or cannot load."""
+    unproven = [stored.revision for stored in found if not stored.proven]
+    if unproven:
+        exit_with_problems(
+            [
+                f"the stored source of {', '.join(map(plan.label.format, unproven))} carries "
+                "no proof that this clone's migrator wrote it (planted or edited in the "
+                "database, or stored with another key: a restored dump, another machine), so "
+                f"it is not run; nothing was changed: check out the branch that has it and run "
+                f"`make rollback`, or {RESET}"
+            ],
+            code=1,
+        )
+    modules = {}
+    for stored in found:
+        assert stored.source is not None
+        module = types.ModuleType(f"stored_revision_{stored.revision}")
+        try:
+            code = compile(stored.source, f"<revision {stored.revision} as stored>", "exec")
+            exec(code, module.__dict__)  # noqa: S102  # proven: this clone's migrator wrote it
+        except Exception as error:  # whatever the source raises as it loads
+            exit_with_problems(
+                [
+                    f"the stored source of {plan.label.format(stored.revision)} cannot be "
+                    f"loaded ({type(error).__name__}: {error}); nothing was changed: check out "
+                    f"the branch that has it and run `make rollback`, or {RESET}"
+                ],
+                code=1,
+            )
+        if not callable(getattr(module, "downgrade", None)):
+            exit_with_problems(
+                [
+                    f"the stored source of {plan.label.format(stored.revision)} has no "
+                    f"downgrade(); nothing was changed: {RESET}"
+                ],
+                code=1,
+            )
+        modules[stored.revision] = module
+    return modules
 
 
 def _step_down(connection: Connection, stored: StoredRevision) -> None:

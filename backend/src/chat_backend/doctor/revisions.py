@@ -50,7 +50,7 @@ def check_database(script: ScriptDirectory) -> Finding:
         engine.dispose()
     if not phantoms:
         return ok("local database: at a revision this checkout has")
-    problem = refusal(phantoms, settings.app_env, upgrading=True)
+    problem = refusal(phantoms, upgrading=True)
     if problem is not None:
         return fail(f"local database is ahead of this checkout: {problem}")
     return warn(

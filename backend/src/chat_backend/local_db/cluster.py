@@ -19,8 +19,7 @@ from typing import Any
 import psycopg2  # type: ignore[import-untyped]
 from psycopg2 import sql
 
-from chat_backend.local_db.guard import RefusedError, refusal_of_endpoints
-from chat_backend.local_db.libpq_target import endpoints
+from chat_backend.db.local_guard import RefusedError, require_local
 from chat_backend.local_db.target import Target
 
 MAINTENANCE_DATABASE = "postgres"
@@ -52,7 +51,8 @@ class Cluster:
     def session(cls, target: Target) -> Iterator[Cluster]:
         connection = connect(target, MAINTENANCE_DATABASE)
         try:
-            _require_local_connection(connection)
+            # Where this very session went; the database it acts on is judged by its caller.
+            require_local(target.app_env, session=connection, marker=False)
             connection.autocommit = True
             cluster = cls(connection)
             cluster._execute(sql.SQL("SELECT pg_advisory_lock(%s)"), LOCK_KEY)
@@ -165,15 +165,6 @@ class Cluster:
         with self._connection.cursor() as cursor:
             cursor.execute(query, params)
             return list(cursor.fetchall())
-
-
-def _require_local_connection(connection: Any) -> None:
-    """Judge the session itself too: the options libpq connected with (PQconninfo: the whole
-    host list, after the environment and the service file)."""
-    reason = refusal_of_endpoints(endpoints(connection.info.dsn_parameters))
-    if reason is not None:
-        connection.close()
-        raise RefusedError(reason)
 
 
 def connect(target: Target, database: str) -> Any:

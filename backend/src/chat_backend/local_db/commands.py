@@ -14,11 +14,12 @@ from pathlib import Path
 
 import psycopg2  # type: ignore[import-untyped]
 
+from chat_backend.db import environment_marker
 from chat_backend.db.alembic_config import alembic_ini_path
+from chat_backend.db.local_guard import RefusedError, require_local
 from chat_backend.exit_codes import FAILED, NO_TEMPLATE
 from chat_backend.local_db import snapshots, templates
-from chat_backend.local_db.cluster import MAINTENANCE_DATABASE, Cluster
-from chat_backend.local_db.guard import RefusedError, require_local
+from chat_backend.local_db.cluster import Cluster, connect
 from chat_backend.local_db.snapshots import SnapshotError
 from chat_backend.local_db.target import Target, load_target
 
@@ -30,13 +31,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     target = load_target()
     handler: Handler = args.handler
     try:
-        if handler is not _list_snapshots:
-            require_local(target.app_env, target.connect_options(MAINTENANCE_DATABASE))
+        if getattr(args, "name", None) is not None:  # a bad name fails before connecting
+            snapshots.snapshot_database(target.database, args.name)
+        if handler not in (_list_snapshots, _mark_database):
+            args.environment = _judge(target)
         return handler(target, args)
     except (RefusedError, SnapshotError, FileNotFoundError) as error:
         return _fail(str(error))
     except psycopg2.OperationalError as error:
         return _fail(_unreachable(target, error))
+
+
+def _judge(target: Target) -> str | None:
+    """The one guard, on a session of the very database the command acts on: where libpq
+    really connected, and what the database says it is; that environment, which a reset
+    carries over to the database it makes."""
+    require_local(target.app_env, options=target.connect_options(target.database))
+    session = connect(target, target.database)
+    try:
+        require_local(target.app_env, session=session)
+        return environment_marker.read(session)
+    finally:
+        session.close()
 
 
 def _reset(target: Target, args: argparse.Namespace) -> int:
@@ -51,12 +67,24 @@ def _reset(target: Target, args: argparse.Namespace) -> int:
             cluster, target, args.alembic_ini, args.init_sql or ""
         )
         cluster.replace(target.database, template)
+    _mark(target, args.environment)
     built_first = " (the template was built first: new or changed migrations)" if built else ""
     print(
         f"reset: {target.database!r} is empty at head, a clone of {template}, "
         f"in {_elapsed_ms(started)} ms{built_first}"
     )
     return 0
+
+
+def _mark(target: Target, environment: str) -> None:
+    """The new database says what the one it replaced said (a template built without the db
+    init SQL carries no marker of its own)."""
+    session = connect(target, target.database)
+    try:
+        with session:
+            environment_marker.write(session, environment)
+    finally:
+        session.close()
 
 
 def _template(target: Target, args: argparse.Namespace) -> int:
@@ -107,6 +135,14 @@ def _list_snapshots(target: Target, _: argparse.Namespace) -> int:
     return 0
 
 
+def _mark_database(target: Target, args: argparse.Namespace) -> int:
+    """Say what the database is: the one thing the guard cannot decide for you. Not guarded
+    itself: marking a database is how you tell the guard what you mean."""
+    _mark(target, args.env)
+    print(f"mark-database: {target.database!r} says it is a {args.env!r} database now")
+    return 0
+
+
 def _check(target: Target, _: argparse.Namespace) -> int:
     print(f"guard: {target.database!r} on {target.host} is a local {target.app_env} database")
     return 0
@@ -134,6 +170,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_init_sql(_command(commands, "template", _template, "build the template if outdated"))
     _command(commands, "guard", _check, "exit 1 unless the database is a local development one")
     _command(commands, "snapshots", _list_snapshots, "list the snapshots, with size and time")
+    _command(
+        commands, "mark", _mark_database, "say what the database is (the guard reads it)"
+    ).add_argument("env", choices=environment_marker.ENVIRONMENTS, metavar="ENV")
     for name, handler, summary in (
         ("snapshot", _snapshot, "save the database as snapshot NAME"),
         ("restore", _restore, "replace the database with a copy of snapshot NAME"),

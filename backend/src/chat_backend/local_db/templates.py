@@ -13,6 +13,7 @@ import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
+from chat_backend.db import environment_marker
 from chat_backend.db.alembic_config import existing_alembic_ini
 from chat_backend.local_db.cluster import Cluster, connect
 from chat_backend.local_db.target import Target
@@ -66,16 +67,25 @@ def ensure_template(
 
 
 def build_template(
-    cluster: Cluster, target: Target, name: str, alembic_ini: Path, init_sql: str = ""
+    cluster: Cluster,
+    target: Target,
+    name: str,
+    alembic_ini: Path,
+    init_sql: str = "",
+    environment: str | None = None,
 ) -> None:
     """Create `name` at head. It is built under another name and renamed when complete, so an
-    interrupted build never leaves a half-migrated template behind to be cloned."""
+    interrupted build never leaves a half-migrated template behind to be cloned. Its clones
+    say they are `environment` databases (environment_marker) when one is given; the stack's
+    db init SQL marks them `development` itself."""
     building = f"{name}_building"
     cluster.drop(building)
     cluster.create(building)
     try:
         if init_sql.strip():
             _run_script(target, building, init_sql)
+        if environment is not None:
+            _mark(target, building, environment)
         migrate_to_head(target, building, alembic_ini)
     except BaseException:
         cluster.drop(building)
@@ -99,6 +109,15 @@ def migrate_to_head(target: Target, database: str, alembic_ini: Path) -> None:
         command.upgrade(config, "head")
     finally:
         engine.dispose()
+
+
+def _mark(target: Target, database: str, environment: str) -> None:
+    connection = connect(target, database)
+    try:
+        with connection:
+            environment_marker.write(connection, environment)
+    finally:
+        connection.close()
 
 
 def _run_script(target: Target, database: str, script: str) -> None:

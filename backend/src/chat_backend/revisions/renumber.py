@@ -29,6 +29,7 @@ from chat_backend.db.stored_revisions import (
     database_heads,
     rollback_refusal,
     rolled_back,
+    source_key,
     stored_sources,
 )
 from chat_backend.revisions.branch_revisions import Repository, RevisionFile
@@ -110,10 +111,9 @@ def bring_database_along(settings: Settings, moves: list[Move]) -> None:
         None,
         settings,
         Rollback(
-            find=lambda connection: _applied_under(connection, leaving),
+            find=lambda connection: _applied_under(connection, leaving, source_key(settings)),
             refuse=lambda found: rollback_refusal(
                 found,
-                settings.app_env,
                 f"the local database applied revision {', '.join(s.revision for s in found)} "
                 "under the number it is leaving",
                 "roll it back on the branch before renumbering (`make rollback`), or `make reset`",
@@ -135,16 +135,18 @@ def apply(repository: Repository, moves: list[Move]) -> None:
         repository.git("add", move.path.name)
 
 
-def _applied_under(connection: Connection, leaving: dict[str, str]) -> list[StoredRevision]:
+def _applied_under(
+    connection: Connection, leaving: dict[str, str], key: bytes | None
+) -> list[StoredRevision]:
     """The database's revisions, newest first, down to the oldest it applied from a file this
     branch renumbers (same id and checksum)."""
-    sources = stored_sources(connection)
+    sources = stored_sources(connection, key)
     recorded = dict(connection.execute(select(checksums.c.revision, checksums.c.sha256)).all())
     chain: list[StoredRevision] = []
     heads = database_heads(connection)
     revision = heads[0] if len(heads) == 1 else None
     while revision is not None and revision in recorded:
-        stored = StoredRevision(revision, sources.get(revision))
+        stored = sources.get(revision, StoredRevision(revision, None))
         chain.append(stored)
         revision = stored.parents[0] if len(stored.parents) == 1 else None
     moved = [

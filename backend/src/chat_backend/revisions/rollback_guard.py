@@ -33,14 +33,22 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from chat_backend.config import exit_with_problems, settings_or_exit
+from chat_backend.db import environment_marker
 from chat_backend.db.alembic_config import alembic_ini_path
+from chat_backend.db.local_guard import refusal
 from chat_backend.db.lock_timeouts import is_lock_timeout, lock_timeout_advice
 from chat_backend.db.migration_runtime import connection_for, migration_lock
 from chat_backend.db.revision_checksums import TABLE as CHECKSUM_TABLE
+from chat_backend.db.sealed_transactions import (
+    REFUSED_COMMIT,
+    EscapedError,
+    is_refused_commit,
+    sealed,
+)
 from chat_backend.exit_codes import DATA_LOSS_REFUSED
 
 # Alembic's own bookkeeping changes on every downgrade by design: not data.
-BOOKKEEPING = frozenset({"alembic_version", CHECKSUM_TABLE})
+BOOKKEEPING = frozenset({"alembic_version", CHECKSUM_TABLE, environment_marker.TABLE})
 TABLES = text(
     "SELECT c.oid, n.nspname, c.relname FROM pg_class c "
     "JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -60,6 +68,8 @@ class Held:
     table: str
     column: str | None
     count: int
+    # A column's values, as an order-free digest (the sum of their hashes); None for a table.
+    digest: str | None = None
 
     def __str__(self) -> str:
         return (
@@ -82,12 +92,25 @@ class Loss:
         return f"{self.held} ({lost} of {self.held.count} {unit}{held_plural} deleted)"
 
 
+@dataclass(frozen=True)
+class Change:
+    """A column that keeps its values' count but not the values (a narrowed type, a cut)."""
+
+    held: Held
+
+    def __str__(self) -> str:
+        return f"{self.held} (values changed in place)"
+
+
 # Keys: (table OID, 0) for a table's rows, (table OID, attnum) for a column's values.
 Holdings = dict[tuple[int, int], Held]
 
 
 def holdings(connection: Connection) -> Holdings:
-    """Rows of every table and non-null values of every column, keyed by catalog identity."""
+    """Rows of every table, and non-null values of every column with their digest, keyed by
+    catalog identity. A value's digest is the hash of its text form, so a type change that
+    keeps every value (integer to bigint) keeps the digest, and one that alters any value
+    (numeric to integer, text cut to a length, JSONB keys stripped) changes it."""
     found: Holdings = {}
     for oid, schema, name in connection.execute(TABLES).all():
         if name in BOOKKEEPING:
@@ -95,13 +118,17 @@ def holdings(connection: Connection) -> Holdings:
         label = name if schema == "public" else f"{schema}.{name}"
         qualified = f"{_quoted(connection, schema)}.{_quoted(connection, name)}"
         columns = connection.execute(COLUMNS, {"table": oid}).all()
-        counts = [f"count({_quoted(connection, column)})" for _, column in columns]
+        measures = [
+            f"count({quoted}), sum(hashtextextended({quoted}::text, 0))"
+            for quoted in (_quoted(connection, column) for _, column in columns)
+        ]
         # Names come from the catalog, always quoted.
-        query = f"SELECT {', '.join(['count(*)', *counts])} FROM {qualified}"  # noqa: S608
+        query = f"SELECT {', '.join(['count(*)', *measures])} FROM {qualified}"  # noqa: S608
         rows, *values = connection.execute(text(query)).one()
         found[(oid, 0)] = Held(label, None, int(rows))
-        for (attnum, column), count in zip(columns, values, strict=True):
-            found[(oid, attnum)] = Held(label, column, int(count))
+        for index, (attnum, column) in enumerate(columns):
+            count, digest = values[2 * index], values[2 * index + 1]
+            found[(oid, attnum)] = Held(label, column, int(count), str(digest))
     return found
 
 
@@ -124,6 +151,17 @@ def losses(before: Holdings, after: Holdings) -> list[Loss]:
         elif oid not in shrunk:
             columns.append(loss)
     return columns + tables
+
+
+def changes(before: Holdings, after: Holdings) -> list[Change]:
+    """Columns of tables that kept their rows, whose values are not all what they were."""
+    changed = []
+    for (oid, attnum), held in before.items():
+        kept = after.get((oid, attnum))
+        table_kept = not _lost(before[(oid, 0)], after.get((oid, 0)))
+        if attnum and kept and table_kept and not _lost(held, kept) and kept.digest != held.digest:
+            changed.append(Change(held))
+    return changed
 
 
 def _lost(held: Held, kept: Held | None) -> bool:
@@ -170,6 +208,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = Config(args.config)
     script = ScriptDirectory.from_config(config)
     with connection_for(None, settings) as connection, migration_lock(connection, settings):
+        reason = refusal(settings.app_env, session=connection.connection.dbapi_connection)
+        if reason is not None:
+            exit_with_problems([f"rollback: {reason}"], code=1)
         current = MigrationContext.configure(connection).get_current_revision()
         if connection.in_transaction():
             connection.commit()
@@ -180,7 +221,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         target = target_revision(script, current, args.steps)
         try:
             _roll_back(connection, config, current, target, args)
+        except EscapedError as error:
+            exit_with_problems([_escaped(current, target, str(error))], code=1)
         except DBAPIError as error:
+            if is_refused_commit(error):
+                exit_with_problems([_escaped(current, target, REFUSED_COMMIT)], code=1)
             exit_with_problems([_failed(connection, current, target, error)], code=1)
         except Exception as error:  # rolled back in _roll_back; said in one line
             exit_with_problems([_not_judged(current, target, error)], code=1)
@@ -190,27 +235,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _roll_back(
     connection: Connection, config: Config, current: str, target: str, args: argparse.Namespace
 ) -> None:
-    """Downgrade to `target` in one transaction; roll it back (exit 3) if it loses data.
-
-    Not `with connection.begin()`: env.py rolls the connection back itself when a revision
-    fails, which a context-managed transaction forbids."""
-    transaction = connection.begin()
-    try:
+    """Downgrade to `target` in one sealed transaction (a downgrade that commits or ends it is
+    stopped, and everything rolled back); roll it back (exit 3) if it loses or changes data."""
+    with sealed(connection):
         _block_writes(connection)
         before = holdings(connection)
         config.attributes["connection"] = connection
         command.downgrade(config, target)
-        lost = losses(before, holdings(connection))
+        after = holdings(connection)
+        lost: list[Loss | Change] = [*losses(before, after), *changes(before, after)]
         if lost and not args.force:
             exit_with_problems([_refusal(current, target, args, lost)], code=DATA_LOSS_REFUSED)
         if lost:
             print(
                 f"rollback: dropping {', '.join(map(str, lost))}, as FORCE=1 asks", file=sys.stderr
             )
-        transaction.commit()
-    finally:
-        if transaction.is_active:
-            transaction.rollback()
 
 
 def _block_writes(connection: Connection) -> None:
@@ -244,6 +283,15 @@ def _failed(connection: Connection, current: str, target: str, error: DBAPIError
     )
 
 
+def _escaped(current: str, target: str, what: str) -> str:
+    return (
+        f"rollback from {current} to {target} refused: {what}, so the database is unchanged. "
+        "The guard can only judge a downgrade that runs in its one transaction: after "
+        f"`make backup`, downgrade by hand with `alembic downgrade {target}`, or give the "
+        "statement that needs its own transaction a revision of its own"
+    )
+
+
 def _not_judged(current: str, target: str, error: Exception) -> str:
     # Alembic cannot run an autocommit block inside the caller's transaction (it asserts).
     return (
@@ -255,12 +303,13 @@ def _not_judged(current: str, target: str, error: Exception) -> str:
     )
 
 
-def _refusal(current: str, target: str, args: argparse.Namespace, lost: list[Loss]) -> str:
+def _refusal(current: str, target: str, args: argparse.Namespace, lost: list[Loss | Change]) -> str:
     backup = f" A backup of the database is in {args.backup}." if args.backup else ""
+    verb = "drops" if any(isinstance(item, Loss) for item in lost) else "changes"
     return (
-        f"rollback refused: undoing {args.steps} revision(s) from {current} to {target} drops "
-        f"data: {', '.join(map(str, lost))}; nothing was changed.{backup} To drop it anyway: "
-        f"make rollback STEPS={args.steps} FORCE=1"
+        f"rollback refused: undoing {args.steps} revision(s) from {current} to {target} {verb} "
+        f"data: {', '.join(map(str, lost))}; nothing was changed.{backup} To {verb[:-1]} it "
+        f"anyway: make rollback STEPS={args.steps} FORCE=1"
     )
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import URL, create_engine, text
 from sqlalchemy.pool import NullPool
 
+from chat_backend.db.environment_marker import TABLE as MARKER_TABLE
 from chat_backend.db.revision_checksums import TABLE as CHECKSUM_TABLE
 from chat_backend.revisions.checks.failure import Failure, revision_label
 from chat_backend.revisions.throwaway_postgres import server_bin_dir
@@ -34,6 +35,7 @@ PG_DUMP_OPTIONS = (
     "--no-tablespaces",
     "--exclude-table=alembic_version",
     f"--exclude-table={CHECKSUM_TABLE}",
+    f"--exclude-table={MARKER_TABLE}",
 )
 MAX_DIFF_LINES = 40
 

@@ -1,4 +1,4 @@
-"""Where libpq will really connect, asked of libpq itself.
+"""Where libpq will really connect, and where it did, asked of libpq itself.
 
 Our settings are only part of the story: libpq fills every option they leave out from a
 service file (`service=` or PGSERVICE), then from its environment variables (PGHOST,
@@ -6,10 +6,13 @@ PGHOSTADDR, PGPORT, ...), and a host may be a comma-separated list that it tries
 guard that judged our settings alone would pass `postgresql://u:pw@:5432/app` as "no host,
 so a local socket" while libpq connects wherever PGHOST says.
 
-So the options are parsed by libpq's own PQconninfoParse (psycopg2's `parse_dsn`) and
-completed by its own PQconndefaults (through psycopg2's copy of libpq, the very library that
-will connect): explicit options win, then the service file, then the environment, then the
-compiled-in defaults, exactly as when connecting. Nothing here opens a connection.
+Before connecting, the options are parsed by libpq's own PQconninfoParse (psycopg2's
+`parse_dsn`) and completed by its own PQconndefaults (through psycopg2's copy of libpq, the
+very library that will connect): explicit options win, then the service file, then the
+environment, then the compiled-in defaults, exactly as when connecting (`effective_options`,
+`endpoints`). Once connected, libpq says where it went (`connected_to`): PQhost is only the
+name it was given (a `localhost` beside a remote PGHOSTADDR), PQhostaddr is the IP address it
+really reached, and an empty address means a Unix socket.
 """
 
 from __future__ import annotations
@@ -18,10 +21,24 @@ import ctypes
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import psycopg2  # type: ignore[import-untyped]
 from psycopg2.extensions import make_dsn, parse_dsn  # type: ignore[import-untyped]
+
+
+@dataclass(frozen=True)
+class Connected:
+    """Where a connection went: the host libpq was given, and the address it reached."""
+
+    host: str
+    address: str
+
+    @property
+    def is_socket(self) -> bool:
+        return not self.address and self.host.startswith(("/", "@"))
 
 
 class UnresolvedError(Exception):
@@ -49,6 +66,9 @@ def _libpq() -> ctypes.CDLL:
     library = ctypes.CDLL(psycopg2._psycopg.__file__)
     library.PQconndefaults.restype = ctypes.POINTER(_ConninfoOption)
     library.PQconninfoFree.argtypes = (ctypes.POINTER(_ConninfoOption),)
+    for function in (library.PQhost, library.PQhostaddr):
+        function.restype = ctypes.c_char_p
+        function.argtypes = (ctypes.c_void_p,)
     return library
 
 
@@ -61,6 +81,16 @@ def effective_options(options: Mapping[str, object]) -> dict[str, str]:
     with _service(explicit.get("service")):
         defaults = _defaults()
     return {**defaults, **explicit}
+
+
+def connected_to(session: Any) -> Connected:
+    """Where the open psycopg2 connection `session` went, as its libpq says."""
+    library = _libpq()
+    pointer = session.pgconn_ptr
+    return Connected(
+        host=(library.PQhost(pointer) or b"").decode(),
+        address=(library.PQhostaddr(pointer) or b"").decode(),
+    )
 
 
 def endpoints(options: Mapping[str, str]) -> list[str]:
