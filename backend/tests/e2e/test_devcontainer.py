@@ -56,10 +56,10 @@ class DevContainer:
             "DEV_IMAGE": f"{project.env['BACKEND_IMAGE']}-dev",
         }
 
-    def run(self, *args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
+    def run(self, subcommand: str, *args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
         started = time.monotonic()
         completed = subprocess.run(
-            [self.cli, *args, "--workspace-folder", str(self.project.directory)],
+            [self.cli, subcommand, "--workspace-folder", str(self.project.directory), *args],
             cwd=self.project.directory,
             env=self.env,
             capture_output=True,
