@@ -27,6 +27,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 LAUNCH = REPO_ROOT / ".vscode" / "launch.json"
 START_TIMEOUT_S = 60.0
 MAX_EVENTS_BEFORE_RESPONSE = 20
+TCP_LISTEN = "0A"
+LOOPBACK_HEX = "0100007F"
 
 
 @dataclass
@@ -109,6 +111,19 @@ def dap_response(stream: Any) -> dict[str, Any]:
     raise AssertionError(f"no response among the adapter's first {MAX_EVENTS_BEFORE_RESPONSE}")
 
 
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses of the sockets listening on TCP `port`, read from the kernel's table
+    (/proc/net/tcp, hex: 0100007F is 127.0.0.1), not by connecting to other addresses."""
+    found = set()
+    for table in (Path("/proc/net/tcp"), Path("/proc/net/tcp6")):
+        for row in table.read_text().splitlines()[1:]:
+            local, state = row.split()[1], row.split()[3]
+            address, _, hex_port = local.partition(":")
+            if state == TCP_LISTEN and int(hex_port, 16) == port:
+                found.add(address)
+    return found
+
+
 def test_launch_json_attaches_to_the_port_make_debug_listens_on() -> None:
     attach = attach_configuration()
     assert (attach["type"], attach["request"]) == ("debugpy", "attach")
@@ -118,7 +133,7 @@ def test_launch_json_attaches_to_the_port_make_debug_listens_on() -> None:
     assert attach["connect"]["host"] == "127.0.0.1"
 
 
-def test_make_debug_serves_the_api_and_a_debugger_answers(debugged: Debugged) -> None:
+def test_make_debug_serves_the_api_and_a_loopback_only_debugger_answers(debugged: Debugged) -> None:
     assert httpx.get(f"{debugged.api}/health", timeout=5).json()["revision"] == CODE.head
 
     with socket.create_connection(("127.0.0.1", debugged.adapter_port), timeout=10) as connection:
@@ -127,3 +142,5 @@ def test_make_debug_serves_the_api_and_a_debugger_answers(debugged: Debugged) ->
 
     assert (reply["type"], reply["command"], reply["success"]) == ("response", "initialize", True)
     assert reply["body"]["supportsConfigurationDoneRequest"] is True
+    # A debugger runs whatever code its client sends: nobody else on the network may attach.
+    assert listening_addresses(debugged.adapter_port) == {LOOPBACK_HEX}
