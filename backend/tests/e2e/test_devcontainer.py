@@ -113,7 +113,7 @@ def test_devcontainer_up_starts_the_editors_container(devcontainer: DevContainer
 
 
 def test_the_database_is_at_head_inside(devcontainer: DevContainer) -> None:
-    current = devcontainer.exec("alembic", "-c", "backend/alembic.ini", "current")
+    current = devcontainer.exec("alembic", "current")
     assert current.stdout.strip() == f"{HEAD} (head)"
 
 
