@@ -205,8 +205,9 @@ test-fast: ## The edit loop: unit and database tests; no lint, no Compose, no co
 
 ##@ Debugging
 
-# The ports of `make debug`: the API's, and the debugger's that .vscode/launch.json attaches to
-# (on 127.0.0.1 only: a debugger runs any code it is sent).
+# The ports of `make debug`: the API's, and the debugger's that .vscode/launch.json attaches to.
+# Both on 127.0.0.1 only, like the stack's published ports (a debugger runs any code it is
+# sent); the editor's port forwarding reaches them there, in the dev container too.
 DEBUG_API_PORT ?= 8000
 DEBUG_ADAPTER_PORT ?= 5678
 export DEBUG_API_PORT DEBUG_ADAPTER_PORT
@@ -215,7 +216,7 @@ export DEBUG_API_PORT DEBUG_ADAPTER_PORT
 debug: ## Serve the API under debugpy on port 8000; attach with VS Code's "debug the backend" (F5)
 	@echo "The API on http://localhost:$${DEBUG_API_PORT}; the debugger waits on 127.0.0.1:$${DEBUG_ADAPTER_PORT} (VS Code: Run and Debug, \"debug the backend\", F5)"
 	cd backend && exec uv run --frozen python -m debugpy --listen "127.0.0.1:$${DEBUG_ADAPTER_PORT}" \
-		-m uvicorn chat_backend.api:app --host 0.0.0.0 --port "$${DEBUG_API_PORT}"
+		-m uvicorn chat_backend.api:app --host 127.0.0.1 --port "$${DEBUG_API_PORT}"
 
 ##@ Measurements
 

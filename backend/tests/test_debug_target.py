@@ -34,6 +34,7 @@ LOOPBACK_HEX = "0100007F"
 @dataclass
 class Debugged:
     api: str
+    api_port: int
     adapter_port: int
 
 
@@ -78,7 +79,7 @@ def debugged(database_url: URL, tmp_path: Path) -> Iterator[Debugged]:
             START_TIMEOUT_S,
         )
         assert process.poll() is None, f"make debug exited:\n{log.read_text()}"
-        yield Debugged(api, adapter_port)
+        yield Debugged(api, api_port, adapter_port)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=START_TIMEOUT_S)
@@ -144,3 +145,4 @@ def test_make_debug_serves_the_api_and_a_loopback_only_debugger_answers(debugged
     assert reply["body"]["supportsConfigurationDoneRequest"] is True
     # A debugger runs whatever code its client sends: nobody else on the network may attach.
     assert listening_addresses(debugged.adapter_port) == {LOOPBACK_HEX}
+    assert listening_addresses(debugged.api_port) == {LOOPBACK_HEX}
