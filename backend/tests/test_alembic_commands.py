@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import URL, create_engine, inspect, text
 
+from chat_backend.db.environment_marker import TABLE as MARKER_TABLE
 from chat_backend.db.revision_checksums import TABLE as CHECKSUM_TABLE
 from tests.alembic_support import BACKEND_DIR
 
@@ -41,7 +42,7 @@ def tables(url: URL) -> set[str]:
     engine = create_engine(url)
     names = set(inspect(engine).get_table_names())
     engine.dispose()
-    return names - {"alembic_version", CHECKSUM_TABLE}
+    return names - {"alembic_version", CHECKSUM_TABLE, MARKER_TABLE}
 
 
 def test_the_tutorial_in_order(alembic: Alembic, empty_database_url: URL) -> None:

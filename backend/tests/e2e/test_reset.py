@@ -142,10 +142,34 @@ def test_the_guard_refuses_inside_the_stack(
     )  # fmt: skip
 
     assert refused.returncode == 1
-    assert refused.stderr.startswith("error: refusing to replace or delete a database")
+    assert refused.stderr.startswith("error: refusing to replace")
     assert refused.stderr.count("\n") == 1
     assert stack.sql("SELECT count(*) FROM users WHERE username = 'precious'") == "1"
     stack.sql("DELETE FROM users")
+
+
+def test_a_database_that_does_not_say_it_is_a_development_one_is_never_reset(
+    stack: ComposeProject,
+) -> None:
+    """Loopback proves nothing through `ssh -L 5432:prod:5432`; the database's own marker
+    does. A restored production dump says `production`, like the server it came from."""
+    assert stack.sql("SELECT environment FROM database_environment") == "development"
+    stack.sql("INSERT INTO users (username) VALUES ('precious')")
+    stack.sql("UPDATE database_environment SET environment = 'production'")
+
+    refused = stack.make("reset", "FORCE=1", check=False)
+
+    assert refused.returncode != 0
+    assert "it says it is a 'production' database" in refused.stderr
+    assert "make mark-database env=development" in refused.stderr
+    assert stack.sql("SELECT count(*) FROM users WHERE username = 'precious'") == "1"
+
+    marked = stack.make("mark-database", "env=development")
+    assert "says it is a 'development' database now" in marked.stdout
+    stack.make("reset", "FORCE=1")
+    assert stack.sql("SELECT count(*) FROM users") == "0"
+    assert stack.sql("SELECT environment FROM database_environment") == "development"
+    wait_until_healthy(stack)
 
 
 def test_a_hard_reset_recreates_the_volume(stack: ComposeProject) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from sqlalchemy import URL
 
 from chat_backend.config import parse_postgres_url
+from chat_backend.db.local_guard import refusal
 from chat_backend.local_db.cluster import Cluster
 from chat_backend.local_db.target import Target
 
@@ -144,9 +145,9 @@ def compose_db_server(project: Path | None = None) -> URL:
     image makes POSTGRES_USER one). Left running: it is the developer's own database server.
 
     Its address is the one Compose publishes for it, and its credentials the service's own:
-    never the app's settings, which may name any server (DATABASE_URL in a .env, say). Every
-    session that creates or drops databases on it is judged by the one guard (local_guard,
-    through local_db.cluster): PGHOSTADDR could send it elsewhere."""
+    never the app's settings, which may name any server (DATABASE_URL in a .env, say). The one
+    guard (local_guard) judges libpq's options here, before anything connects (PGHOSTADDR
+    could send it elsewhere), and every session local_db.cluster opens on it."""
     project = project or next(
         (d for d in (Path.cwd(), *Path.cwd().parents) if (d / "compose.yaml").exists()), None
     )
@@ -157,7 +158,7 @@ def compose_db_server(project: Path | None = None) -> URL:
     environment = json.loads(_compose(project, "config", "--format", "json"))["services"]["db"][
         "environment"
     ]
-    return URL.create(
+    url = URL.create(
         "postgresql+psycopg2",
         username=environment.get("POSTGRES_USER") or "postgres",
         password=environment.get("POSTGRES_PASSWORD"),
@@ -165,6 +166,10 @@ def compose_db_server(project: Path | None = None) -> URL:
         port=int(port),
         database="postgres",
     )
+    reason = refusal("test", options=Target.from_url(url, "test").connect_options("postgres"))
+    if reason is not None:
+        raise RuntimeError(f"the Compose db service is not a local server: {reason}")
+    return url
 
 
 def _compose(project: Path, *args: str) -> str:
