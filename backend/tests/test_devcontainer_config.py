@@ -63,7 +63,7 @@ def test_nothing_is_downloaded_outside_the_dockerfile() -> None:
 
 def test_ports_and_extensions() -> None:
     config = devcontainer_json()
-    assert config["forwardPorts"] == [8000, 5432]
+    assert config["forwardPorts"] == [8000, "db:5432"]
     assert set(config["customizations"]["vscode"]["extensions"]) == {
         "ms-python.python",
         "charliermarsh.ruff",
@@ -86,12 +86,8 @@ def test_dev_shares_the_migrators_environment(services: dict[str, Any]) -> None:
 def test_tests_inside_use_the_stacks_db_with_its_superuser(services: dict[str, Any]) -> None:
     db = services["db"]["environment"]
     assert services["dev"]["environment"]["TEST_DATABASE_URL"] == (
-        f"postgresql://{db['POSTGRES_USER']}:{db['POSTGRES_PASSWORD']}@localhost:5432/postgres"
+        f"postgresql://{db['POSTGRES_USER']}:{db['POSTGRES_PASSWORD']}@db:5432/postgres"
     )
-
-
-def test_dev_shares_dbs_network_so_the_database_is_on_localhost(services: dict[str, Any]) -> None:
-    assert services["dev"]["network_mode"] == "service:db"
 
 
 def test_the_repository_is_the_workspace_and_the_source_path(services: dict[str, Any]) -> None:

@@ -28,6 +28,17 @@ NO_CLI = (
 # nothing, so the copy is given to that uid as a developer's checkout would be.
 APP_UID = 10001
 CLI_TIMEOUT_S = 1800
+# The tests that assume the test server is on this machine's loopback, or that they run outside
+# a Compose network, which the dev container is not: each is left out by name, never by a
+# pattern, so a new test always runs inside. (Adapting them is open work.)
+NOT_IN_A_COMPOSE_NETWORK = (
+    # Relays a port on 127.0.0.1 to the server, and points the migrator at the server's host.
+    "tests/test_reliability_bad_input.py::test_database_that_comes_up_late_is_waited_for",
+    # Writes a libpq service file naming localhost with the test server's port.
+    "tests/test_reliability_guard_target.py::test_a_local_host_from_pghost_is_accepted",
+    # Asserts that `db` is not local here: in the dev container it is the Compose service.
+    "tests/test_db_local_guard.py::test_the_compose_service_name_is_not_local_outside_a_container",
+)
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +129,8 @@ def test_the_database_is_at_head_inside(devcontainer: DevContainer) -> None:
 
 
 def test_the_fast_suite_passes_inside(devcontainer: DevContainer) -> None:
-    result = devcontainer.exec("make", "test-fast")
+    deselected = " ".join(f"--deselect {test}" for test in NOT_IN_A_COMPOSE_NETWORK)
+    result = devcontainer.exec("make", "test-fast", f"args={deselected}")
     assert " passed" in result.stdout.splitlines()[-1]
 
 
