@@ -18,8 +18,11 @@ MIGRATOR := scripts/in-stack.sh
 # The revision tooling's command line, on the host (backend/src/chat_backend/revisions/cli.py);
 # the targets only pass it their arguments (BASE, for renumber, through the environment).
 REVISIONS := cd backend && uv run --frozen python -m chat_backend.revisions
-# Values a user gives (m=, rev=, from=, to=, s=, name=, file=, args=) reach the commands through
-# the environment ("$${m}"), never pasted into the command line: a backtick stays text.
+# The same as one command, for the scripts that wrap it (scripts/with-stack-key.sh).
+REVISIONS_COMMAND := uv run --frozen --directory backend python -m chat_backend.revisions
+# Values a user gives (m=, rev=, from=, to=, s=, name=, file=, format=, env=, args=) reach the
+# commands through the environment ("$${m}"), never pasted into the command line: a backtick
+# stays text.
 
 ##@ Stack
 
@@ -90,8 +93,12 @@ history: ## List every revision, newest first, marking the database's (and its p
 	$(MIGRATOR) python -m chat_backend.db.revision_status history
 
 .PHONY: applied
-applied: ## Check that no revision the database applied was edited since (checksums; the database of .env)
+applied: ## Check that no revision the database applied was edited since, with a diff of each edit (the database of .env)
 	$(REVISIONS) applied
+
+.PHONY: plan
+plan: ## Show what the next up / make migrate would do (phantoms, pending, squawk), changing nothing (format=json)
+	scripts/with-stack-key.sh $(REVISIONS_COMMAND) plan $${format:+--format "$${format}"}
 
 .PHONY: stamp
 stamp: ## Record a revision as applied without running it (rev=002)
@@ -138,6 +145,15 @@ drop-snapshot: ## Delete a snapshot: make drop-snapshot name=before-risky
 	$(NAME_REQUIRED)
 	@scripts/local-db.sh drop-snapshot "$${name}"
 
+.PHONY: branches
+branches: ## List the parked copies of other branches' data: branch, head revision, size, age, still in git
+	@scripts/local-db.sh branches
+
+.PHONY: drop-branch
+drop-branch: ## Delete a branch's parked copy of its data: make drop-branch name=feature/notes
+	$(if $(name),,$(error name is required: make drop-branch name=feature/notes; make branches lists them))
+	@scripts/local-db.sh drop-branch "$${name}"
+
 ##@ Backups
 
 # pg_dump archives of the local database in backups/ (git-ignored), written and read by the
@@ -156,7 +172,7 @@ restore-backup: ## Put a backup back: make restore-backup file=backups/NAME.dump
 
 .PHONY: renumber
 renumber: ## After merging a branch: number this branch's revisions after the base's head (BASE=main default)
-	$(REVISIONS) renumber
+	scripts/with-stack-key.sh $(REVISIONS_COMMAND) renumber
 
 .PHONY: check
 check: ## Gate new revisions: numbering, one head, squawk, up-down-up, drift, checksums, schema.sql
@@ -221,8 +237,9 @@ debug: ## Serve the API under debugpy on port 8000; attach with VS Code's "debug
 ##@ Measurements
 
 .PHONY: bench
-bench: ## Measure the waits: stack start, reset, clone, migrations, then the API (minutes; own project)
+bench: ## Measure the waits: stack start, reset, clone, migrations, a branch switch, then the API (minutes; own project)
 	cd backend && uv run --frozen python bench/stack_bench.py
+	cd backend && uv run --frozen python bench/branch_bench.py
 	@if [[ -f backend/bench/api_bench.py ]]; then cd backend && uv run --frozen python bench/api_bench.py; fi
 
 ##@ Kubernetes
@@ -241,7 +258,7 @@ help: ## List the targets
 		/^##@/ {printf "\n%s%s%s\n", bold, substr($$0, 5), plain} \
 		/^[a-zA-Z0-9_-]+:.*## / {printf "  %s%-16s%s %s\n", cyan, $$1, plain, $$2}' $(MAKEFILE_LIST)
 	@printf '\n%s\n%s\n' \
-		'Variables: lowercase ones take a value (m="add email", name=before-risky, file=..., rev=002, s=backend, from=/to=, env=development, args=...);' \
+		'Variables: lowercase ones take a value (m="add email", name=before-risky, file=..., rev=002, s=backend, from=/to=, env=development, format=json, args=...);' \
 		'UPPERCASE ones are switches and counts (FORCE=1, HARD=1, AUTO=1, STEPS=2), and BASE=main for make renumber, IMAGE= for make k8s.'
 
 .PHONY: readme

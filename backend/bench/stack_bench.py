@@ -89,6 +89,8 @@ class BenchProject:
     name: str = field(default_factory=lambda: f"chat-bench-{uuid.uuid4().hex[:8]}")
     postgres_port: int = field(default_factory=free_port)
     backend_port: int = field(default_factory=free_port)
+    # The repository, or a copy of it (branch_bench.py makes one a git repository of its own).
+    directory: Path = REPO_DIR
 
     @property
     def image(self) -> str:
@@ -114,7 +116,7 @@ class BenchProject:
         """Seconds `command` took, run in the repository; exits with its stderr if it fails."""
         started = time.perf_counter()
         done = subprocess.run(  # noqa: S603 -- our own commands, no shell
-            command, cwd=REPO_DIR, env=self.env, input=stdin, capture_output=True, text=True
+            command, cwd=self.directory, env=self.env, input=stdin, capture_output=True, text=True
         )
         if done.returncode != 0:
             sys.exit(f"`{' '.join(command)}` failed ({done.returncode}):\n{done.stderr}")
@@ -129,7 +131,7 @@ class BenchProject:
         settings = [arg for setting in env for arg in ("-e", setting)]
         return subprocess.run(  # noqa: S603 -- our own command, no shell
             ["docker", "compose", "exec", "-T", *settings, "backend", *command],  # noqa: S607
-            cwd=REPO_DIR,
+            cwd=self.directory,
             env=self.env,
             input=stdin,
             capture_output=True,
@@ -154,8 +156,8 @@ def _instant(docker_time: str) -> datetime:
 
 
 @contextmanager
-def bench_project() -> Iterator[BenchProject]:
-    project = BenchProject()
+def bench_project(directory: Path = REPO_DIR) -> Iterator[BenchProject]:
+    project = BenchProject(directory=directory)
     try:
         yield project
     finally:

@@ -1,6 +1,6 @@
 """Alembic's environment: Alembic's own template, with the URL, the metadata, the migrators'
-lock, the revision checksums and the phantom-revision rollback taken from the chat_backend
-package (where that logic is tested)."""
+lock, the revision checksums, each branch's data and the phantom-revision rollback taken from
+the chat_backend package (where that logic is tested)."""
 
 from logging.config import fileConfig
 
@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.exc import DBAPIError
 
 from chat_backend.config import exit_with_problems, settings_or_exit
+from chat_backend.db.branch_switch import mark_served, switch_branch
 from chat_backend.db.migration_runtime import CONTEXT_OPTIONS, failure_message, offline_preamble
 from chat_backend.db.phantom_revisions import at_checkout, is_upgrade
 from chat_backend.db.revision_checksums import recording, warn_about_edited_revisions
@@ -32,7 +33,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         dialect_opts={"paramstyle": "named"},
-        **recording(settings),
+        **recording(settings, online=False),
         **CONTEXT_OPTIONS,
     )
     for statement in offline_preamble(settings):
@@ -45,9 +46,12 @@ def run_migrations_online() -> None:
     """Migrate the database, one transaction per revision, holding the migrators' lock, after
     rolling back revisions this checkout does not have (development and test)."""
     handed_in = config.attributes.get("connection")
+    # Another branch's data: this branch's parked copy swapped in, or the data parked first.
+    branch = switch_branch(handed_in, settings, context.script, upgrading=is_upgrade(context))
     with at_checkout(
         handed_in, settings, context.script, upgrading=is_upgrade(context)
     ) as connection:
+        mark_served(connection, branch)
         warn_about_edited_revisions(connection, context.script)
         context.configure(
             connection=connection,

@@ -15,13 +15,12 @@ from pytest_alembic.config import Config as PytestAlembicConfig
 from sqlalchemy import URL, Engine, create_engine
 from sqlalchemy.pool import NullPool
 
-from chat_backend.local_db.cluster import Cluster
+from chat_backend.local_db.cluster import Cluster, mark
 from chat_backend.local_db.target import Target
 from chat_backend.local_db.templates import build_template
 from chat_backend.revisions.throwaway_postgres import database_server
 from tests.alembic_support import ALEMBIC_INI
 from tests.api_support import api_client
-from tests.local_db_support import mark_database
 
 _names = itertools.count()
 
@@ -115,7 +114,7 @@ def empty_database_url(server: Target, server_url: URL) -> Iterator[URL]:
     name = unique_name("empty")
     with Cluster.session(server) as cluster:
         cluster.create(name)
-    mark_database(server, name, "test")
+    mark(server, name, "test")
     yield server_url.set(database=name)
     with Cluster.session(server) as cluster:
         cluster.drop(name)

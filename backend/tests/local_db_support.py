@@ -12,8 +12,7 @@ from dataclasses import replace
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from chat_backend.db import environment_marker
-from chat_backend.local_db.cluster import Cluster, connect
+from chat_backend.local_db.cluster import Cluster
 from chat_backend.local_db.target import Target
 
 _names = itertools.count()
@@ -23,16 +22,6 @@ TABLES = "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY t
 FINGERPRINT = (
     "SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM {} AS t"
 )
-
-
-def mark_database(server: Target, name: str, environment: str) -> None:
-    """Make database `name` say it is an `environment` one (what `make mark-database` does)."""
-    session = connect(server, name)
-    try:
-        with session:
-            environment_marker.write(session, environment)
-    finally:
-        session.close()
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from alembic import command
 from sqlalchemy import URL, create_engine, text
 from sqlalchemy.pool import NullPool
 
+from chat_backend.db.branch_marker import marker_comment
 from tests.alembic_support import migration_config
 from tests.api_support import CODE, api_client, error_of, guard_log
 
@@ -55,8 +56,25 @@ async def test_health_is_ok_at_head(client: httpx.AsyncClient) -> None:
         "database": "reachable",
         "revision": CODE.head,
         "head": CODE.head,
+        "branch": None,
         "problem": None,
     }
+
+
+async def test_health_names_the_branch_whose_data_is_served(
+    client: httpx.AsyncClient, database_url: URL
+) -> None:
+    engine = create_engine(database_url, poolclass=NullPool)
+    with engine.begin() as connection:
+        connection.execute(
+            text(f'COMMENT ON DATABASE "{database_url.database}" IS :c'),
+            {"c": marker_comment("feature/notes")},
+        )
+    engine.dispose()
+
+    response = await client.get("/health")
+
+    assert response.json()["branch"] == "feature/notes"
 
 
 async def test_a_database_behind_head_is_refused_until_it_catches_up(
@@ -71,6 +89,7 @@ async def test_a_database_behind_head_is_refused_until_it_catches_up(
         "database": "reachable",
         "revision": "002",
         "head": CODE.head,
+        "branch": None,
         "problem": error_of(await client.get("/users"), 503)["message"],
     }
     for method, path, body in DATA_REQUESTS:
@@ -138,6 +157,7 @@ async def test_an_unreachable_database_is_503(
             "database": "unreachable",
             "revision": None,
             "head": CODE.head,
+            "branch": None,
             "problem": error_of(await client.get("/users"), 503)["message"],
         }
         for method, path, body in DATA_REQUESTS:

@@ -10,11 +10,13 @@ from sqlalchemy import URL
 
 from chat_backend.revisions.checks.failure import Failure
 from chat_backend.revisions.checks.gate import run_gate
+from chat_backend.revisions.head_file import write_head_file
 from tests.checks_support import REAL, add_revision, copy_project, given
 
 STEPS = [
     "revision numbering",
     "single head",
+    "versions/HEAD names the head",
     "squawk lint of new revisions",
     "stairway: each revision up, down, up again",
     "models match migrations (alembic check)",
@@ -71,6 +73,7 @@ def test_a_new_revision_is_judged_by_every_step(tmp_path: Path, empty_database_u
         upgrade='op.create_index("ix_users_display_name", "users", ["display_name"])',
         downgrade='op.drop_index("ix_users_display_name", table_name="users")',
     )
+    write_head_file(layout.script())  # as `make revision` does
     failures = run_gate(layout, given(empty_database_url), Reports())
     assert [failure.rule for failure in failures] == [
         "squawk require-concurrent-index-creation",

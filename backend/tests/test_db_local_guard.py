@@ -12,9 +12,9 @@ import pytest
 from chat_backend.db import environment_marker
 from chat_backend.db.libpq_target import Connected
 from chat_backend.db.local_guard import RefusedError, is_local, refusal, require_local
-from chat_backend.local_db.cluster import Cluster, connect
+from chat_backend.local_db.cluster import Cluster, connect, mark
 from chat_backend.local_db.target import Target
-from tests.local_db_support import mark_database, own_database
+from tests.local_db_support import own_database
 
 
 @pytest.mark.parametrize("host", ["localhost", "LOCALHOST", "127.0.0.1", "127.0.0.2", "::1"])
@@ -103,7 +103,7 @@ def test_a_database_without_a_marker_is_refused_on_a_local_server(database: Targ
     ("environment", "refused"), [("development", False), ("test", False), ("production", True)]
 )
 def test_the_marker_decides(database: Target, environment: str, *, refused: bool) -> None:
-    mark_database(database, database.database, environment)
+    mark(database, database.database, environment)
     session = session_of(database)
     try:
         reason = refusal("development", session=session)

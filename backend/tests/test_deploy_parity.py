@@ -27,7 +27,8 @@ from tests.deploy_support import (
 
 COMPOSE = ["docker", "compose", "--file", "compose.yaml"]
 # Compose-only: it puts the mounted backend/src first; the cluster runs the code in the image.
-COMPOSE_ONLY = {"PYTHONPATH"}
+# Branch data is local development's: production never parks or swaps a database.
+COMPOSE_ONLY = {"PYTHONPATH", "CHECKOUT_DIR", "PARKED_BRANCHES_MAX"}
 # Compose sets it (db) for the containers; .env.example says never to set it there.
 NOT_IN_ENV_EXAMPLE = {"POSTGRES_HOST"}
 

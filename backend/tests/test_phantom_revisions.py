@@ -16,12 +16,12 @@ from sqlalchemy import URL, create_engine, inspect
 from sqlalchemy.pool import NullPool
 
 from chat_backend.local_db import snapshots
-from chat_backend.local_db.cluster import Cluster, connect
+from chat_backend.local_db.cluster import Cluster, connect, mark
 from chat_backend.local_db.target import Target
 from chat_backend.revisions.layout import MigrationLayout
 from tests.branch_support import ADD_NICKNAME, COLUMN, DROP_NICKNAME, USERS, VERSION
 from tests.checks_support import add_revision, copy_project
-from tests.local_db_support import mark_database, own_database, query
+from tests.local_db_support import own_database, query
 
 NICKNAMES = "SELECT string_agg(nickname, ',' ORDER BY nickname) FROM users"
 
@@ -66,7 +66,7 @@ def branch(tmp_path: Path, server: Target) -> Iterator[Checkout]:
     with own_database(server) as target:
         with Cluster.session(server) as cluster:
             cluster.create(target.database)
-        mark_database(server, target.database, "test")
+        mark(server, target.database, "test")
         checkout = Checkout(layout, target, path)
         command.upgrade(layout.config(checkout.url), "003")
         query(target, "INSERT INTO users (username) VALUES ('ada'), ('bob')")
@@ -270,7 +270,7 @@ def test_a_stored_source_that_cannot_load_is_one_line_and_leaves_no_snapshot(
     with own_database(server) as target:
         with Cluster.session(server) as cluster:
             cluster.create(target.database)
-        mark_database(server, target.database, "test")
+        mark(server, target.database, "test")
         checkout = Checkout(layout, target, path)
         sys.path.insert(0, str(helpers))
         try:
@@ -306,7 +306,7 @@ def test_a_stored_downgrade_that_commits_keeps_everything(
     with own_database(server) as target:
         with Cluster.session(server) as cluster:
             cluster.create(target.database)
-        mark_database(server, target.database, "test")
+        mark(server, target.database, "test")
         checkout = Checkout(layout, target, path)
         command.upgrade(layout.config(checkout.url), "003")
         query(target, "INSERT INTO users (username) VALUES ('ada')")

@@ -17,8 +17,12 @@ from chat_backend.db.revision_checksums import checksums, file_checksum
 from chat_backend.db.revision_ids import declared_down_revision, declared_revision
 from chat_backend.revisions.checks.numbering import check_numbering
 from chat_backend.revisions.cli import main
+from chat_backend.revisions.files import next_revision_id
+from chat_backend.revisions.head_file import COMMENT, head_file
 from chat_backend.revisions.layout import MigrationLayout
+from tests.alembic_support import BACKEND_DIR
 from tests.checks_support import add_revision, copy_project
+from tests.reliability_support import COMMAND_TIMEOUT_S, command_env
 
 AVATAR = (
     'op.add_column("users", sa.Column("avatar_url", sa.Text()))',
@@ -153,3 +157,86 @@ def test_uncommitted_revision_files_are_refused_in_one_line(
         "commit or stash them, then run `make renumber` again"
     )
     assert (merged.layout.versions_dir / "004_add_avatar.py").exists()
+
+
+@pytest.fixture
+def conflicted(tmp_path: Path, empty_database_url: URL, monkeypatch: pytest.MonkeyPatch) -> Repo:
+    """main and feature each added a revision with `make revision`; feature is merging main."""
+    for variable in ("GIT_AUTHOR", "GIT_COMMITTER"):
+        monkeypatch.setenv(f"{variable}_NAME", "Test")
+        monkeypatch.setenv(f"{variable}_EMAIL", "test@example.com")
+    repo = Repo(tmp_path, copy_project(tmp_path), empty_database_url)
+    repo.git("init", "-q", "-b", "main")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "the project")
+    for branch, message in (("feature", "add avatar"), ("main", "add phone")):
+        repo.git("checkout", "-q", *(["-b"] if branch == "feature" else []), branch)
+        main(["--config", str(repo.layout.alembic_ini), "revision", "--message", message])
+        repo.git("add", "-A")
+        repo.git("commit", "-qm", message)
+    repo.git("checkout", "-q", "feature")
+    return repo
+
+
+def make(repo: Repo, target: str, server_url: URL) -> subprocess.CompletedProcess[str]:
+    """A target of the real Makefile, on the test's repository (ALEMBIC_CONFIG), with the
+    throwaway databases of `make check` on the tests' server."""
+    env = command_env(
+        repo.url,
+        ALEMBIC_CONFIG=str(repo.layout.alembic_ini),
+        TEST_DATABASE_URL=server_url.render_as_string(hide_password=False),
+    )
+    return subprocess.run(
+        ["make", target, "BASE=main"],
+        cwd=BACKEND_DIR.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT_S,
+        check=False,
+    )
+
+
+def test_two_branches_that_add_a_revision_conflict_in_git_and_renumber_resolves_it(
+    conflicted: Repo, server_url: URL
+) -> None:
+    number = int(next_revision_id(conflicted.layout.versions_dir))
+    ours, theirs, after = (f"{n:03d}" for n in (number - 1, number - 1, number))
+
+    merging = subprocess.run(
+        ["git", "merge", "--no-edit", "main"],
+        cwd=conflicted.root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert merging.returncode == 1
+    assert "CONFLICT (content): Merge conflict in backend/migrations/versions/HEAD" in (
+        merging.stdout
+    )
+    assert conflicted.git("diff", "--name-only", "--diff-filter=U").split() == [
+        "backend/migrations/versions/HEAD"
+    ]
+
+    renumbered = make(conflicted, "renumber", server_url)
+
+    assert renumbered.returncode == 0, renumbered.stderr
+    assert (
+        f"renumber: {ours}_add_avatar.py -> {after}_add_avatar.py "
+        f"(revision {after}, after {theirs})"
+    ) in renumbered.stdout
+    assert f"renumber: rewrote versions/HEAD (it names {after}_add_avatar.py)" in (
+        renumbered.stdout
+    )
+    assert conflicted.git("diff", "--name-only", "--diff-filter=U") == ""
+    assert head_file(conflicted.layout.versions_dir).read_text() == (
+        f"{COMMENT}{after}_add_avatar.py\n"
+    )
+    conflicted.git("commit", "-q", "--no-edit")
+
+    checked = make(conflicted, "check", server_url)
+
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "ok    versions/HEAD names the head" in checked.stdout
+    assert checked.stdout.endswith("make check: all passed\n")

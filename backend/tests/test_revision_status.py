@@ -9,7 +9,7 @@ import pytest
 from alembic import command
 from sqlalchemy import URL
 
-from chat_backend.db.revision_status import main
+from chat_backend.db.revision_status import main, served
 from tests.checks_support import add_revision, copy_project
 
 
@@ -36,7 +36,18 @@ def test_current_marks_a_phantom(at_004: Path, capsys: pytest.CaptureFixture[str
 
     at_004.unlink()
     assert main(["current"]) == 0
-    assert capsys.readouterr().out.splitlines() == [PHANTOM]
+    assert capsys.readouterr().out.splitlines() == [PHANTOM, served(None)]
+
+
+@pytest.mark.usefixtures("at_004")
+def test_current_names_the_branch_whose_data_is_served(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["current"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "data: of no branch yet (the next migrator run on a git branch marks it)"
+    )
+    assert served("feature/x") == "data: branch 'feature/x' (other branches' data: `make branches`)"
 
 
 def test_history_marks_a_phantom_above_the_checkout_s_revisions(

@@ -10,6 +10,7 @@ from alembic import command
 from sqlalchemy import URL
 
 from chat_backend.revisions.cli import main
+from chat_backend.revisions.head_file import write_head_file
 from chat_backend.revisions.layout import MigrationLayout
 from tests.alembic_support import BACKEND_DIR
 from tests.checks_support import REAL, add_revision, copy_project
@@ -65,6 +66,7 @@ def test_check_fails_with_one_error_line_per_problem(
         upgrade='op.drop_column("users", "last_login_at")',
         downgrade='op.add_column("users", sa.Column("last_login_at", sa.TIMESTAMP(True)))',
     )
+    write_head_file(project.script())  # as `make revision` does
     assert run(project, "check") == 1
     captured = capsys.readouterr()
     assert "FAIL  squawk lint of new revisions" in captured.out
@@ -115,6 +117,8 @@ def test_make_applied_names_a_revision_edited_after_the_database_ran_it(
     assert edited.returncode != 0
     assert "FAIL  applied revisions unchanged (checksums)" in edited.stdout
     assert "error: revision 003 (003_add_email_to_users.py)" in edited.stderr
+    assert '\n-        sa.Column("email", sa.String(length=255)' in edited.stderr
+    assert '\n+        sa.Column("email", sa.String(length=320)' in edited.stderr
 
 
 def test_a_missing_alembic_ini_exits_2_and_says_where_to_run(

@@ -61,6 +61,9 @@ FIXES = {
     "e.g. 5000",
     "API_LOCK_TIMEOUT_MS": "set it to a whole number of milliseconds up to 2147483647, e.g. 2000",
     "API_ALLOWED_HOSTS": "set it to host names separated by commas, e.g. api.example.com",
+    "CHECKOUT_DIR": "set it to the directory of the project's git checkout, e.g. /app/checkout, "
+    "or unset it",
+    "PARKED_BRANCHES_MAX": "set it to a whole number of parked copies from 0 to 100, e.g. 5",
 }
 
 
@@ -115,6 +118,12 @@ class Settings(BaseSettings):
     api_statement_timeout_ms: int = Field(default=5_000, ge=1, le=INT32_MAX)
     api_lock_timeout_ms: int = Field(default=2_000, ge=1, le=INT32_MAX)
     api_allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+
+    # Branch data (db/branch_switch): the git checkout whose branch the migrator serves data
+    # for (compose.yaml mounts the project there; unset: no branch switching), and how many
+    # other branches' parked copies are kept (the least recently used go first).
+    checkout_dir: Path | None = None
+    parked_branches_max: int = Field(default=5, ge=0, le=100)
 
     @field_validator("database_url", mode="before")
     @classmethod

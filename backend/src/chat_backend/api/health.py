@@ -18,6 +18,8 @@ class Health(BaseModel):
     database: Literal["reachable", "unreachable"]
     revision: str | None
     head: str
+    # The git branch whose data is served (each branch keeps its own); null: not known.
+    branch: str | None = None
     # What keeps the backend from serving data, and the fix; null when nothing does.
     problem: str | None = None
 
@@ -43,6 +45,7 @@ def health_routes(guard: SchemaGuard, threads: anyio.CapacityLimiter) -> APIRout
             database="reachable" if state.reachable else "unreachable",
             revision=state.revision,
             head=state.head,
+            branch=state.branch,
             problem=state.problem,
         )
         return JSONResponse(body.model_dump(), status_code=200 if state.at_head else 503)

@@ -14,13 +14,17 @@ phantom_revisions rolls back revisions the checkout lacks, from the source store
 kept (run only when source_proofs proves this clone's migrator wrote it, inside one of
 sealed_transactions that a downgrade cannot COMMIT out of), after database_snapshots took a
 snapshot named as snapshot_names says; revision_status is `make current` / `make history`
-with those phantoms marked.
+with those phantoms marked. Every branch keeps its own data: branch_switch, run first by the
+migrator, parks the data of the branch being left and swaps in the checked-out branch's
+parked_copies, knowing the branch from checkout_branch (git's files) and each database's from
+branch_marker (its comment).
 
 Safety: local_guard is the one guard in front of everything that replaces, deletes or rolls
 back data (here and in the host tools): APP_ENV, where libpq really connected (libpq_target),
 and what the database says it is (environment_marker).
 
 The backend (`api/`) and the migrator (`migrations/env.py`) import from here; nothing here
-imports the host tools (`revisions/`, `local_db/`, `doctor/`, `deploy/`), and
-tests/test_layers.py keeps it so.
+imports the host tools (`revisions/`, `local_db/`, `doctor/`, `deploy/`), except the one module
+that creates, renames and drops databases (local_db's cluster, and the target it takes), which
+parked copies go through; tests/test_layers.py keeps it so.
 """

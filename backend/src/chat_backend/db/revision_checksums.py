@@ -138,10 +138,12 @@ def file_checksum(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def recording(settings: Settings) -> dict[str, Any]:
+def recording(settings: Settings, *, online: bool = True) -> dict[str, Any]:
     """env.py's context options that record each applied revision: the hook, and the key
-    that proves the sources it stores (made on first use in development and test)."""
-    key = key_for_writing(settings.migration_source_key_file, create=settings.app_env in DISPOSABLE)
+    that proves the sources it stores (made on first use by an online migrator in development
+    and test; `--sql` only uses a key that exists)."""
+    create = online and settings.app_env in DISPOSABLE
+    key = key_for_writing(settings.migration_source_key_file, create=create)
     return {"on_version_apply": record_checksum, SOURCE_KEY: key}
 
 

@@ -1,6 +1,7 @@
 """`make current` and `make history`: Alembic's own answers, with the database's phantom
 revisions (not in this checkout, e.g. after switching branches) marked as such, where Alembic
-would stop with "Can't locate revision".
+would stop with "Can't locate revision"; `current` ends with a line naming the branch whose
+data the database holds (db/branch_switch).
 
 Usage: python -m chat_backend.db.revision_status current|history
 """
@@ -13,9 +14,11 @@ from collections.abc import Sequence
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 
 from chat_backend.config import settings_or_exit
 from chat_backend.db.alembic_config import existing_alembic_ini
+from chat_backend.db.branch_marker import READ_OWN_COMMENT, marked_branch
 from chat_backend.db.migration_runtime import connection_for
 from chat_backend.db.phantom_revisions import find_phantoms
 from chat_backend.db.revision_ids import refuse_duplicate_revision_ids
@@ -33,6 +36,13 @@ def marked(phantom: StoredRevision) -> str:
     return f"{phantom.revision} (phantom: applied, but not in this checkout; {fix})"
 
 
+def served(branch: str | None) -> str:
+    """Whose data the database holds (each branch keeps its own: `make branches`)."""
+    if branch is None:
+        return "data: of no branch yet (the next migrator run on a git branch marks it)"
+    return f"data: branch {branch!r} (other branches' data: `make branches`)"
+
+
 def main(argv: Sequence[str]) -> int:
     if list(argv) not in ([name] for name in COMMANDS):
         print(
@@ -45,12 +55,15 @@ def main(argv: Sequence[str]) -> int:
     refuse_duplicate_revision_ids(script)
     with connection_for(None, settings_or_exit()) as connection:
         phantoms = find_phantoms(connection, script)
+        branch = marked_branch(connection.scalar(text(READ_OWN_COMMENT)))
     for phantom in phantoms:
         print(marked(phantom))
     if argv[0] == "history":
         command.history(config, verbose=True, indicate_current=not phantoms)
-    elif not phantoms:
-        command.current(config)
+    else:
+        if not phantoms:
+            command.current(config)
+        print(served(branch))
     return 0
 
 

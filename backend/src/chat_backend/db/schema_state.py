@@ -17,11 +17,12 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from chat_backend.db.alembic_config import AlembicConfigNotFoundError, existing_alembic_ini
+from chat_backend.db.branch_marker import READ_OWN_COMMENT, marked_branch
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ class SchemaState:
     code: CodeSchema
     # Every row of alembic_version when it holds more than one (`revision` is then None).
     several_revisions: tuple[str, ...] = ()
+    # The git branch whose data the database holds (db/branch_switch); None: not marked.
+    branch: str | None = None
 
     @property
     def head(self) -> str:
@@ -123,8 +126,14 @@ def database_revision(engine: Engine) -> str | None:
 
 def database_revisions(engine: Engine) -> tuple[str, ...]:
     """Every revision recorded in alembic_version (one, normally; none before migrating)."""
+    return served_data(engine)[0]
+
+
+def served_data(engine: Engine) -> tuple[tuple[str, ...], str | None]:
+    """Every revision recorded in alembic_version, and the branch whose data it is."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_heads()
+        revisions = MigrationContext.configure(connection).get_current_heads()
+        return revisions, marked_branch(connection.scalar(text(READ_OWN_COMMENT)))
 
 
 class SchemaGuard:
@@ -181,12 +190,13 @@ class SchemaGuard:
 
     def _compare(self) -> SchemaState:
         try:
-            revisions = database_revisions(self._engine)
+            revisions, branch = served_data(self._engine)
         except (OperationalError, PoolTimeoutError):
             return SchemaState(reachable=False, revision=None, code=self._code)
         if len(revisions) > 1:
-            return SchemaState(True, None, self._code, several_revisions=revisions)
-        return SchemaState(reachable=True, revision=next(iter(revisions), None), code=self._code)
+            return SchemaState(True, None, self._code, several_revisions=revisions, branch=branch)
+        revision = next(iter(revisions), None)
+        return SchemaState(reachable=True, revision=revision, code=self._code, branch=branch)
 
 
 def _log_change(before: SchemaState | None, after: SchemaState) -> None:

@@ -1,5 +1,6 @@
 """Whole databases on one PostgreSQL server, through an admin session on its maintenance
-database: create, clone, drop, swap in a clone, seal as a template, list.
+database: create, clone, drop, swap in a clone, swap two databases' names, seal as a
+template, list.
 
 The one module that creates and drops databases: the local-database commands, the revision
 tooling's throwaway database (chat_backend.revisions.throwaway_postgres) and the tests' fixtures
@@ -19,6 +20,7 @@ from typing import Any
 import psycopg2  # type: ignore[import-untyped]
 from psycopg2 import sql
 
+from chat_backend.db import environment_marker
 from chat_backend.db.local_guard import RefusedError, require_local
 from chat_backend.local_db.target import Target
 
@@ -31,6 +33,11 @@ LOCK_KEY = 0x63_68_61_74_2D_6C_64_62  # "chat-ldb"
 # How long a session still connected to a database we close gets to end.
 TERMINATE_TIMEOUT_MS = 5_000
 CONNECT_TIMEOUT_S = 5
+
+
+# A sealed database is a template nobody can connect to; unsealed, an ordinary one again.
+_SEALED = sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE {} ALLOW_CONNECTIONS {}")
+_COMMENT = sql.SQL("COMMENT ON DATABASE {} IS %s")
 
 
 @dataclass(frozen=True)
@@ -118,6 +125,35 @@ class Cluster:
             )
         )
 
+    def swap(self, live: str, park_as: str, arriving: str, comments: dict[str, str]) -> None:
+        """Park `live` as `park_as` (sealed) and rename the sealed `arriving` to `live`, with
+        `comments` (by final name) set, in ONE transaction: killed at any point, every database
+        keeps its name, its data and its comment. The sessions connected to `live` are ended
+        first (they reconnect to the new one: renaming needs the database to itself); one that
+        connects in between makes the rename fail after PostgreSQL's 5 s wait, changing
+        nothing."""
+        rename = sql.SQL("ALTER DATABASE {} RENAME TO {}")
+        self._execute(sql.SQL("BEGIN"))
+        try:
+            self._terminate_sessions(live)
+            self._execute(rename.format(sql.Identifier(live), sql.Identifier(park_as)))
+            self._execute(_sealing(park_as, sealed=True))
+            self._execute(_sealing(arriving, sealed=False))
+            self._execute(rename.format(sql.Identifier(arriving), sql.Identifier(live)))
+            for name, comment in comments.items():
+                self._execute(_COMMENT.format(sql.Identifier(name)), comment)
+            self._execute(sql.SQL("COMMIT"))
+        except BaseException:
+            self._execute(sql.SQL("ROLLBACK"))
+            raise
+
+    def comment(self, name: str) -> str | None:
+        rows = self._rows(
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+            name,
+        )
+        return str(rows[0][0]) if rows and rows[0][0] is not None else None
+
     def seal(self, name: str, comment: str) -> None:
         """Make `name` a template nobody can connect to (so it can always be cloned)."""
         self._execute(
@@ -167,6 +203,10 @@ class Cluster:
             return list(cursor.fetchall())
 
 
+def _sealing(name: str, *, sealed: bool) -> sql.Composable:
+    return _SEALED.format(sql.Identifier(name), sql.Literal(sealed), sql.Literal(not sealed))
+
+
 def connect(target: Target, database: str) -> Any:
     """A psycopg2 connection to `database` on the target's server."""
     return psycopg2.connect(
@@ -174,3 +214,14 @@ def connect(target: Target, database: str) -> Any:
         connect_timeout=CONNECT_TIMEOUT_S,
         application_name="chat-local-db",
     )
+
+
+def mark(target: Target, database: str, environment: str) -> None:
+    """Make `database` on the target's server say it is an `environment` one
+    (environment_marker): `make mark-database`, a reset, a template, the tests."""
+    connection = connect(target, database)
+    try:
+        with connection:
+            environment_marker.write(connection, environment)
+    finally:
+        connection.close()

@@ -1,25 +1,30 @@
 """The command line of the local databases: `python -m chat_backend.local_db --help`.
 
 The make targets (`make reset`, `make snapshot name=...`, ...) run it inside the stack, where
-the environment names the database. Every command but `snapshots` passes the guard first.
+the environment names the database. Every command but the listings (`snapshots`, `branches`)
+passes the guard first.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg2  # type: ignore[import-untyped]
 
-from chat_backend.db import environment_marker
+from chat_backend.db import environment_marker, parked_copies
 from chat_backend.db.alembic_config import alembic_ini_path
+from chat_backend.db.branch_marker import marked_branch
+from chat_backend.db.checkout_branch import Checkout, read_checkout
 from chat_backend.db.local_guard import RefusedError, require_local
 from chat_backend.exit_codes import FAILED, NO_TEMPLATE
 from chat_backend.local_db import snapshots, templates
-from chat_backend.local_db.cluster import Cluster, connect
+from chat_backend.local_db.cluster import Cluster, connect, mark
 from chat_backend.local_db.snapshots import SnapshotError
 from chat_backend.local_db.target import Target, load_target
 
@@ -31,9 +36,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     target = load_target()
     handler: Handler = args.handler
     try:
-        if getattr(args, "name", None) is not None:  # a bad name fails before connecting
+        # A snapshot's name fails before connecting; a branch's is any name git allows.
+        if getattr(args, "name", None) is not None and handler is not _drop_branch:
             snapshots.snapshot_database(target.database, args.name)
-        if handler not in (_list_snapshots, _mark_database):
+        if handler not in (_list_snapshots, _list_branches, _mark_database):
             args.environment = _judge(target)
         return handler(target, args)
     except (RefusedError, SnapshotError, FileNotFoundError) as error:
@@ -67,24 +73,15 @@ def _reset(target: Target, args: argparse.Namespace) -> int:
             cluster, target, args.alembic_ini, args.init_sql or ""
         )
         cluster.replace(target.database, template)
-    _mark(target, args.environment)
+    # The new database says what the one it replaced said (a template built without the db
+    # init SQL carries no marker of its own).
+    mark(target, target.database, args.environment)
     built_first = " (the template was built first: new or changed migrations)" if built else ""
     print(
         f"reset: {target.database!r} is empty at head, a clone of {template}, "
         f"in {_elapsed_ms(started)} ms{built_first}"
     )
     return 0
-
-
-def _mark(target: Target, environment: str) -> None:
-    """The new database says what the one it replaced said (a template built without the db
-    init SQL carries no marker of its own)."""
-    session = connect(target, target.database)
-    try:
-        with session:
-            environment_marker.write(session, environment)
-    finally:
-        session.close()
 
 
 def _template(target: Target, args: argparse.Namespace) -> int:
@@ -135,10 +132,65 @@ def _list_snapshots(target: Target, _: argparse.Namespace) -> int:
     return 0
 
 
+def _list_branches(target: Target, _: argparse.Namespace) -> int:
+    with Cluster.session(target) as cluster:
+        copies = parked_copies.listing(cluster, target.database)
+        serving = marked_branch(cluster.comment(target.database))
+    print(f"{target.database!r} serves " + (f"branch {serving!r}" if serving else "no branch yet"))
+    if not copies:
+        print("no parked copies: a branch's data is parked when you switch away from it")
+        return 0
+    checkout = _checkout()
+    rows = [
+        (
+            copy.branch,
+            copy.head,
+            _size(copy.size_bytes),
+            _age(copy.parked_at),
+            _in_git(checkout, copy.branch),
+        )
+        for copy in copies
+    ]
+    header = ("BRANCH", "HEAD", "SIZE", "PARKED", "IN GIT")
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, *rows]:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+    return 0
+
+
+def _drop_branch(target: Target, args: argparse.Namespace) -> int:
+    with Cluster.session(target) as cluster:
+        dropped = parked_copies.drop(cluster, target.database, args.name)
+    if not dropped:
+        return _fail(f"there is no parked copy of branch {args.name!r}: `make branches` lists them")
+    print(f"drop-branch: the parked copy of branch {args.name!r} is deleted")
+    return 0
+
+
+def _checkout() -> Checkout | None:
+    directory = os.environ.get("CHECKOUT_DIR", "")
+    return read_checkout(Path(directory)) if directory else None
+
+
+def _in_git(checkout: Checkout | None, branch: str) -> str:
+    exists = None if checkout is None else checkout.has_branch(branch)
+    return {True: "yes", False: "no (pruned at the next switch)", None: "unknown"}[exists]
+
+
+def _age(moment: datetime) -> str:
+    seconds = max((datetime.now(UTC) - moment).total_seconds(), 0)
+    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)} {unit} ago"
+    return f"{int(seconds)} s ago"
+
+
 def _mark_database(target: Target, args: argparse.Namespace) -> int:
     """Say what the database is: the one thing the guard cannot decide for you. Not guarded
     itself: marking a database is how you tell the guard what you mean."""
-    _mark(target, args.env)
+    mark(target, target.database, args.env)
     print(f"mark-database: {target.database!r} says it is a {args.env!r} database now")
     return 0
 
@@ -170,6 +222,10 @@ def _parser() -> argparse.ArgumentParser:
     _add_init_sql(_command(commands, "template", _template, "build the template if outdated"))
     _command(commands, "guard", _check, "exit 1 unless the database is a local development one")
     _command(commands, "snapshots", _list_snapshots, "list the snapshots, with size and time")
+    _command(commands, "branches", _list_branches, "list the parked copies of branches' data")
+    _command(
+        commands, "drop-branch", _drop_branch, "delete the parked copy of branch NAME"
+    ).add_argument("name", metavar="NAME", help="a git branch, e.g. feature/notes")
     _command(
         commands, "mark", _mark_database, "say what the database is (the guard reads it)"
     ).add_argument("env", choices=environment_marker.ENVIRONMENTS, metavar="ENV")

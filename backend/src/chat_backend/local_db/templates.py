@@ -13,9 +13,8 @@ import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
-from chat_backend.db import environment_marker
 from chat_backend.db.alembic_config import existing_alembic_ini
-from chat_backend.local_db.cluster import Cluster, connect
+from chat_backend.local_db.cluster import Cluster, connect, mark
 from chat_backend.local_db.target import Target
 
 DIGEST_LENGTH = 16
@@ -85,7 +84,7 @@ def build_template(
         if init_sql.strip():
             _run_script(target, building, init_sql)
         if environment is not None:
-            _mark(target, building, environment)
+            mark(target, building, environment)
         migrate_to_head(target, building, alembic_ini)
     except BaseException:
         cluster.drop(building)
@@ -109,15 +108,6 @@ def migrate_to_head(target: Target, database: str, alembic_ini: Path) -> None:
         command.upgrade(config, "head")
     finally:
         engine.dispose()
-
-
-def _mark(target: Target, database: str, environment: str) -> None:
-    connection = connect(target, database)
-    try:
-        with connection:
-            environment_marker.write(connection, environment)
-    finally:
-        connection.close()
 
 
 def _run_script(target: Target, database: str, script: str) -> None:

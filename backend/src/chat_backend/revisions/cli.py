@@ -18,17 +18,23 @@ from alembic.util import CommandError
 
 from chat_backend.config import exit_with_problems, settings_or_exit
 from chat_backend.db.alembic_config import existing_alembic_ini
+from chat_backend.db.connection_retry import DatabaseUnreachableError
 from chat_backend.revisions.branch_revisions import Repository
 from chat_backend.revisions.checks.applied import check_applied
 from chat_backend.revisions.checks.failure import Failure
 from chat_backend.revisions.checks.gate import run_gate
+from chat_backend.revisions.checks.head_file import check_head_file
 from chat_backend.revisions.checks.schema_dump import write_schema_file
 from chat_backend.revisions.files import autogenerate_revision, write_merge, write_revision
+from chat_backend.revisions.head_file import expected, is_current, write_head_file
 from chat_backend.revisions.layout import MigrationLayout
+from chat_backend.revisions.migration_plan import build_plan
+from chat_backend.revisions.plan_report import as_json, as_text
 from chat_backend.revisions.renumber import apply, bring_database_along, plan
 from chat_backend.revisions.throwaway_postgres import throwaway_database
 
 Command = Callable[[MigrationLayout, argparse.Namespace], int]
+PLAN_FORMATS = ("text", "json")
 
 
 def check(layout: MigrationLayout, _args: argparse.Namespace) -> int:
@@ -38,6 +44,12 @@ def check(layout: MigrationLayout, _args: argparse.Namespace) -> int:
         return 1
     print("make check: all passed")
     return 0
+
+
+def head(layout: MigrationLayout, _args: argparse.Namespace) -> int:
+    failures = check_head_file(layout.script())
+    _report("versions/HEAD names the head", failures)
+    return 1 if failures else 0
 
 
 def revision(layout: MigrationLayout, args: argparse.Namespace) -> int:
@@ -86,6 +98,19 @@ def applied(layout: MigrationLayout, _args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def plan_next_up(layout: MigrationLayout, args: argparse.Namespace) -> int:
+    if args.format not in PLAN_FORMATS:
+        exit_with_problems(
+            [f"format: {args.format!r} is not a format of make plan: use format=json, or none"]
+        )
+    try:
+        plan = build_plan(layout, settings_or_exit())
+    except DatabaseUnreachableError as error:
+        exit_with_problems([str(error)])
+    print(as_json(plan) if args.format == "json" else as_text(plan))
+    return 0
+
+
 def renumber(layout: MigrationLayout, args: argparse.Namespace) -> int:
     repository = Repository(layout.versions_dir)
     moves = plan(repository, args.base)
@@ -94,6 +119,7 @@ def renumber(layout: MigrationLayout, args: argparse.Namespace) -> int:
             f"renumber: nothing to renumber: the revisions this branch added since it left "
             f"{args.base!r} (if any) already follow its head"
         )
+        _keep_head_file(layout, repository)
         return 0
     logging.basicConfig(format="renumber: %(message)s")
     bring_database_along(settings_or_exit(), moves)
@@ -107,8 +133,20 @@ def renumber(layout: MigrationLayout, args: argparse.Namespace) -> int:
     head = _write_schema(layout)
     repository.git("add", str(layout.schema_sql))
     print(f"renumber: rewrote db/schema.sql (the schema at revision {head})")
+    _keep_head_file(layout, repository)
     print("renumber: the changes are staged; run `make check`, then commit them")
     return 0
+
+
+def _keep_head_file(layout: MigrationLayout, repository: Repository) -> None:
+    """Rewrite and stage versions/HEAD when it names another file (or holds a merge
+    conflict): staging it is what marks the conflict resolved."""
+    script = layout.script()
+    if is_current(script):
+        return
+    path = write_head_file(script)
+    repository.git("add", path.name)
+    print(f"renumber: rewrote versions/{path.name} (it names {', '.join(expected(script))})")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -139,6 +177,12 @@ def _parser() -> argparse.ArgumentParser:
         "the migration gate, on a throwaway PostgreSQL: numbering, one head, squawk lint, "
         "stairway, models match migrations, checksums, db/schema.sql",
     )
+    add(
+        "head",
+        head,
+        "only the check that versions/HEAD names the head revision's file (the pre-commit "
+        "hook; no database)",
+    )
     add_revision = add("revision", revision, "write the next numbered revision")
     add_revision.add_argument("-m", "--message", required=True)
     add_revision.add_argument(
@@ -160,6 +204,13 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("BASE") or "main",
         help="the branch merged in (default: BASE, else main)",
     )
+    add_plan = add(
+        "plan",
+        plan_next_up,
+        "what the next `docker compose up` / `make migrate` would do to the configured "
+        "database (POSTGRES_* or DATABASE_URL), changing nothing",
+    )
+    add_plan.add_argument("--format", default="text", help="text (default), or json for tools")
     add_sql = add("sql", sql, "print the offline SQL of upgrading from one revision to another")
     add_sql.add_argument("--from", dest="start", default="base", help="default: base")
     add_sql.add_argument("--to", dest="end", default="head", help="default: head")

@@ -2,6 +2,7 @@
 
 New files come from Alembic's own commands (`alembic revision --rev-id 004`, `alembic merge`),
 so alembic.ini's file template (`004_add_email.py`) and post-write hook (ruff format) apply.
+Each new file becomes the head that versions/HEAD names (head_file).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from alembic.script import Script, ScriptDirectory
 from sqlalchemy import URL
 
 from chat_backend.db.revision_ids import declared_revision, revision_files
+from chat_backend.revisions.head_file import write_head_file
 from chat_backend.revisions.layout import MigrationLayout
 
 # Revision ids are zero-padded to this many digits: 001, 002, …
@@ -57,6 +59,7 @@ def write_merge(config: Config, message: str) -> Path:
         config, "heads", message=message, rev_id=next_revision_id(_versions_dir(config))
     )
     assert written is not None
+    write_head_file(ScriptDirectory.from_config(config))
     return Path(written.path)
 
 
@@ -68,7 +71,10 @@ def _write(config: Config, message: str, *, autogenerate: bool) -> Path | None:
         rev_id=next_revision_id(_versions_dir(config)),
         process_revision_directives=_skip_empty_autogenerate if autogenerate else None,
     )
-    return Path(written.path) if isinstance(written, Script) else None
+    if not isinstance(written, Script):
+        return None
+    write_head_file(ScriptDirectory.from_config(config))
+    return Path(written.path)
 
 
 def _versions_dir(config: Config) -> Path:

@@ -6,6 +6,10 @@ BASE) get the numbers after the base branch's head, in their order: file name, `
 `down_revision` and the docstring's "Revision ID" / "Revises" lines. The renamed files are
 staged, so a second run finds nothing to do.
 
+It also works half-way through `git merge main`, stopped on the conflict in versions/HEAD
+(head_file) that two such branches meet: the base's files are in the work tree then, but not
+this branch's, and the HEAD file is left for the caller to rewrite.
+
 The local database comes first: a revision it applied under a number this branch gives up
 (same id, same checksum as this branch's file) is rolled back from its stored source after a
 snapshot (db/stored_revisions), so `make migrate` then applies both sides, each once. Nothing is
@@ -34,6 +38,7 @@ from chat_backend.db.stored_revisions import (
 )
 from chat_backend.revisions.branch_revisions import Repository, RevisionFile
 from chat_backend.revisions.files import WIDTH
+from chat_backend.revisions.head_file import NAME as HEAD_FILE
 
 
 class RenumberError(ValueError):
@@ -80,15 +85,20 @@ class Move:
 
 def plan(repository: Repository, base: str) -> list[Move]:
     """This branch's revisions with their new numbers, oldest first; [] when in place."""
-    stray = repository.uncommitted()
+    # A conflict in the HEAD file is what this run resolves (the caller rewrites it).
+    stray = [name for name in repository.uncommitted() if Path(name).name != HEAD_FILE]
     if stray:
         raise RenumberError(
             f"revision files have uncommitted changes ({', '.join(stray)}): commit or stash "
             "them, then run `make renumber` again"
         )
     merge_base = repository.merge_base(base)
-    ours = _in_order(repository.added_since(merge_base))
     theirs = repository.revisions_at(base)
+    # Mid-merge, HEAD is still this branch's tip, so the base's files count as added too.
+    from_base = {file.path.name for file in theirs}
+    ours = _in_order(
+        [file for file in repository.added_since(merge_base) if file.path.name not in from_base]
+    )
     head = _single_head(theirs, base)
     numbers = [int(file.revision) for file in theirs if file.revision.isdigit()]
     next_number = max(numbers, default=0) + 1

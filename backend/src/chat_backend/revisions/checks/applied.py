@@ -1,25 +1,66 @@
 """Applied revisions unchanged: no revision file was edited after a database applied it.
 
 Editing an applied revision changes nothing in the databases that ran it, so they silently
-differ from a database built from scratch. revision_checksums records what each one ran.
+differ from a database built from scratch. revision_checksums records what each one ran, and
+the source it ran: each finding shows that source against the file as a unified diff. Read as
+text only; nothing read from the database is run here.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import URL, create_engine
+import difflib
+from pathlib import Path
+
+from sqlalchemy import URL, Connection, create_engine, select
 from sqlalchemy.pool import NullPool
 
-from chat_backend.db.revision_checksums import EditedRevision, edited_revisions
+from chat_backend.db.revision_checksums import EditedRevision, checksums, edited_revisions
 from chat_backend.revisions.checks.failure import Failure
 from chat_backend.revisions.layout import MigrationLayout
+
+NO_SOURCE = (
+    "(no diff: the database applied it before it kept sources, so only its checksum is known)"
+)
 
 
 def check_applied(layout: MigrationLayout, url: URL) -> list[Failure]:
     engine = create_engine(url, poolclass=NullPool)
     with engine.connect() as connection:
         edited = edited_revisions(connection, layout.script())
-    return [_failure(revision) for revision in edited]
+        sources = _stored_sources(connection, [revision.revision for revision in edited])
+    root = layout.backend_dir.parent
+    return [_failure(revision, sources.get(revision.revision), root) for revision in edited]
 
 
-def _failure(edited: EditedRevision) -> Failure:
-    return Failure(edited.where, edited.rule, edited.problem, edited.fix)
+def source_diff(edited: EditedRevision, stored: str | None, shown_as: str) -> str:
+    """The stored source against the file now, as a unified diff."""
+    if stored is None:
+        return NO_SOURCE
+    lines = difflib.unified_diff(
+        stored.splitlines(keepends=True),
+        edited.path.read_text(encoding="utf-8").splitlines(keepends=True),
+        fromfile=f"revision {edited.revision} as the database applied it",
+        tofile=shown_as,
+    )
+    return "".join(line if line.endswith("\n") else f"{line}\n" for line in lines).rstrip("\n")
+
+
+def _stored_sources(connection: Connection, revisions: list[str]) -> dict[str, str | None]:
+    if not revisions:
+        return {}
+    rows = connection.execute(
+        select(checksums.c.revision, checksums.c.source).where(checksums.c.revision.in_(revisions))
+    )
+    return {revision: source for revision, source in rows}
+
+
+def _failure(edited: EditedRevision, stored: str | None, root: Path) -> Failure:
+    path = edited.path
+    shown_as = str(path.relative_to(root) if path.is_relative_to(root) else path)
+    return Failure(
+        edited.where,
+        edited.rule,
+        edited.problem,
+        edited.fix,
+        details=source_diff(edited, stored, shown_as),
+    )

@@ -1,8 +1,9 @@
 """The gate behind `make check`: every guard, in an order where each can trust the ones before.
 
 Numbering and heads come first: with a duplicate id Alembic silently keeps one file, and with
-two heads `upgrade head` means nothing, so nothing after them could be trusted. The lint needs
-no database. The rest runs on a disposable database that the stairway leaves at head.
+two heads `upgrade head` means nothing, so nothing after them could be trusted. The HEAD file
+comes next (after a merge conflict on it, numbering has already said `make renumber`). The
+lint needs no database. The rest runs on a disposable database that the stairway leaves at head.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy import URL
 from chat_backend.revisions.checks.applied import check_applied
 from chat_backend.revisions.checks.drift import check_drift
 from chat_backend.revisions.checks.failure import Failure
+from chat_backend.revisions.checks.head_file import check_head_file
 from chat_backend.revisions.checks.heads import check_single_head
 from chat_backend.revisions.checks.lint import check_lint
 from chat_backend.revisions.checks.numbering import check_numbering
@@ -41,6 +43,7 @@ def run_gate(layout: MigrationLayout, database: Database, report: Report) -> lis
     script = layout.script()
     if not passed("single head", check_single_head(script)):
         return failures
+    passed("versions/HEAD names the head", check_head_file(script))
     passed("squawk lint of new revisions", check_lint(layout))
     head = script.get_revision("head")
     assert head is not None

@@ -95,10 +95,13 @@ class Baseline:
 
 
 def check_lint(layout: MigrationLayout) -> list[Failure]:
+    return lint_revisions(layout, list(layout.script().walk_revisions()))
+
+
+def lint_revisions(layout: MigrationLayout, revisions: list[Script]) -> list[Failure]:
+    """squawk's findings in these revisions' upgrade SQL, less what the baseline accepts."""
     baseline = Baseline.read(layout.squawk_baseline)
-    revisions = [
-        rev for rev in layout.script().walk_revisions() if not baseline.skips(rev.revision)
-    ]
+    revisions = [rev for rev in revisions if not baseline.skips(rev.revision)]
     failures = []
     with tempfile.TemporaryDirectory(prefix="chat-lint-") as tmp:
         sql_files = {}
