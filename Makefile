@@ -206,10 +206,19 @@ schema: ## Rewrite db/schema.sql from a throwaway database migrated to head
 ##@ Tests
 
 .PHONY: lint
-lint: ## Lint and type-check: ruff, mypy, shellcheck
+lint: lint-workflows ## Lint and type-check: ruff, mypy, shellcheck, and the GitHub workflows
 	cd backend && uv run --frozen ruff check . && uv run --frozen ruff format --check .
 	cd backend && uv run --frozen mypy
 	cd backend && uv run --frozen shellcheck ../scripts/*.sh ../.ci/*.sh ../.ci/run ../.ci/images/*/*.sh
+
+# The workflow files, checked against check-jsonschema's GitHub-workflow schema (it ships
+# with the package: no download). A test points WORKFLOWS_DIR at a folder with a broken one.
+WORKFLOWS_DIR ?= $(CURDIR)/.github/workflows
+export WORKFLOWS_DIR
+
+.PHONY: lint-workflows
+lint-workflows: ## Validate .github/workflows/*.yml against the GitHub-workflow schema
+	cd backend && uv run --frozen check-jsonschema --builtin-schema vendor.github-workflows "$${WORKFLOWS_DIR}"/*.yml
 
 # Parallel workers (pytest-xdist): most of a test's time is spent waiting on PostgreSQL or
 # Docker, so twice as many workers as the CI machine's two cores keep both busy. A module
@@ -230,6 +239,21 @@ test: lint ## Run every test: unit, database (real PostgreSQL) and end-to-end (r
 test-fast: ## The edit loop: unit and database tests; no lint, no Compose, no coverage (args="-k reset" narrows it)
 	$(COMPILED_ENV)
 	cd backend && uv run --frozen pytest -m "not e2e" --numprocesses $(TEST_WORKERS) --dist loadgroup $${args-}
+
+##@ Debugging
+
+# The ports of `make debug`: the API's, and the debugger's that .vscode/launch.json attaches to.
+# Both on 127.0.0.1 only, like the stack's published ports (a debugger runs any code it is
+# sent); the editor's port forwarding reaches them there, in the dev container too.
+DEBUG_API_PORT ?= 8000
+DEBUG_ADAPTER_PORT ?= 5678
+export DEBUG_API_PORT DEBUG_ADAPTER_PORT
+
+.PHONY: debug
+debug: ## Serve the API under debugpy on port 8000; attach with VS Code's "debug the backend" (F5)
+	@echo "The API on http://localhost:$${DEBUG_API_PORT}; the debugger waits on 127.0.0.1:$${DEBUG_ADAPTER_PORT} (VS Code: Run and Debug, \"debug the backend\", F5)"
+	cd backend && exec uv run --frozen python -m debugpy --listen "127.0.0.1:$${DEBUG_ADAPTER_PORT}" \
+		-m uvicorn chat_backend.api:app --host 127.0.0.1 --port "$${DEBUG_API_PORT}"
 
 ##@ Measurements
 

@@ -14,6 +14,9 @@ need debootstrap debootstrap
 need make make
 need git git
 need openssl openssl
+# The Dev Containers CLI (.ci/devcontainer-cli.sh) runs on Node.js and comes from npm.
+need node nodejs
+need npm npm
 if ! python3 -m pip --version >/dev/null 2>&1; then
   missing+=(python3-pip)
 fi

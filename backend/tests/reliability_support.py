@@ -15,7 +15,9 @@ from chat_backend.config import Settings
 from tests.alembic_support import ALEMBIC_INI, BACKEND_DIR
 
 # Settings a developer's shell may hold; the commands under test get only what a test gives.
-SETTINGS = tuple(name.upper() for name in Settings.model_fields)
+# ALEMBIC_CONFIG is alembic's own (and the API's): set, as in the dev container, it would send
+# every command to that alembic.ini instead of the test's copy.
+SETTINGS = (*(name.upper() for name in Settings.model_fields), "ALEMBIC_CONFIG")
 COMMAND_TIMEOUT_S = 120
 
 
