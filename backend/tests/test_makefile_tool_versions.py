@@ -47,7 +47,7 @@ def test_ci_runs_the_make_targets_with_the_images_uv() -> None:
     runs = re.findall(r"^\s+run: (.*)$", workflow, re.MULTILINE)
     # Besides fetching the dump of the optional rehearsal job, every step is a make target or
     # the pinned CLI the dev container tests drive.
-    assert [run for run in runs if not run.startswith("curl ")] == [
+    assert [run for run in runs if not run.startswith("'curl ")] == [
         "bash .ci/devcontainer-cli.sh",
         "make doctor",
         "make test",
