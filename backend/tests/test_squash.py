@@ -1,7 +1,8 @@
 """`make squash` on a copy of the project made a git repository, with ten generated revisions
-(004 to 013) squashed up to 010, on the test server's databases (each given db/init first, as a
-stack volume is): the checkpoint replaces the files, builds the same schema with its grants,
-and every database that exists either carries on or is refused in one line, unchanged."""
+after the project's head squashed up to 010, on the test server's databases (each given
+db/init first, as a stack volume is): the checkpoint replaces the files, builds the same
+schema with its grants, and every database that exists either carries on or is refused in
+one line, unchanged."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from tests.checks_support import add_revision, copy_project
 from tests.conftest import unique_name
 from tests.reliability_support import SETTINGS
 from tests.squash_support import (
+    FIRST,
     VERSION,
     Migrated,
     add_revisions,
@@ -39,10 +41,15 @@ from tests.squash_support import (
     dump,
     git,
     git_identity,
+    revision_id,
     scalar,
 )
 
 UPTO = "010"
+# The last of the ten generated revisions, and two a test may add after them.
+LAST = revision_id(FIRST + 9)
+AFTER = revision_id(FIRST + 10)
+LATER = revision_id(FIRST + 11)
 BENCH_TABLES = "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'bench\\_%'"
 
 
@@ -73,7 +80,8 @@ class Project:
 def project(
     tmp_path: Path, server: Target, server_url: URL, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Project]:
-    """The copy, committed, with 004 to 013; databases made on the test server, dropped after."""
+    """The copy, committed, with ten revisions after its head; databases made on the test
+    server, dropped after."""
     git_identity(monkeypatch)
     # The squash's throwaway databases: on the test server, not a server of their own.
     monkeypatch.setenv("TEST_DATABASE_URL", server_url.render_as_string(hide_password=False))
@@ -105,9 +113,7 @@ def test_the_revisions_up_to_n_become_one_checkpoint_with_id_n_and_no_parent(
     assert code == 0, output
     assert sorted(path.name for path in project.versions.glob("*.py")) == [
         "010_checkpoint.py",
-        "011_bench_11.py",
-        "012_bench_12.py",
-        "013_bench_13.py",
+        *(f"{revision_id(n)}_bench_{n}.py" for n in range(int(UPTO) + 1, int(LAST) + 1)),
     ]
     checkpoint = Checkpoint.read(project.versions / "010_checkpoint.py")
     assert checkpoint is not None
@@ -138,8 +144,8 @@ def test_a_fresh_database_from_the_checkpoint_dumps_as_one_that_ran_the_revision
     fresh = project.migrated("head")
     assert dump(fresh.url) == dump(ran_them.url)
     # The read-only role of db/init reads the checkpoint's tables as it read the revisions'.
-    assert "GRANT SELECT ON TABLE public.bench_4 TO chat_readonly;" in dump(fresh.url)
-    assert scalar(fresh.url, VERSION) == "013"
+    assert f"GRANT SELECT ON TABLE public.bench_{FIRST} TO chat_readonly;" in dump(fresh.url)
+    assert scalar(fresh.url, VERSION) == LAST
 
 
 def test_a_database_at_the_checkpoint_carries_on_and_its_revision_is_not_edited(
@@ -149,7 +155,7 @@ def test_a_database_at_the_checkpoint_carries_on_and_its_revision_is_not_edited(
     assert project.squash(capsys)[0] == 0
     assert check_applied(project.layout, at_upto.url) == []
     command.upgrade(project.layout.config(at_upto.url), "head")
-    assert scalar(at_upto.url, VERSION) == "013"
+    assert scalar(at_upto.url, VERSION) == LAST
     assert check_applied(project.layout, at_upto.url) == []
 
 
@@ -178,13 +184,14 @@ def test_a_revision_building_on_a_squashed_one_fails_make_check_naming_renumber(
     project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert project.squash(capsys)[0] == 0
-    add_revision(project.layout, "014_on_old.py", revision="014", down_revision="007")
+    add_revision(project.layout, f"{AFTER}_on_old.py", revision=AFTER, down_revision="007")
     assert main(["--config", str(project.layout.alembic_ini), "check"]) == 1
     captured = capsys.readouterr()
     assert "FAIL  no revision builds on a squashed one" in captured.out
     errors = [line for line in captured.err.splitlines() if line.startswith("error:")]
     assert errors == [
-        "error: revision 014 (014_on_old.py): builds-on-squashed-revision: its down_revision "
+        f"error: revision {AFTER} ({AFTER}_on_old.py): builds-on-squashed-revision: its "
+        "down_revision "
         "007 was squashed into checkpoint 010 (010_checkpoint.py), so its file is gone; run "
         "`make renumber BASE=main` (after merging main) to move this branch's revisions after "
         "the checkpoint"
@@ -205,7 +212,7 @@ def test_a_downgrade_below_the_checkpoint_is_refused_in_one_line(
     assert "revision 010 is a checkpoint" in errors[0]
     assert "`make rollback FORCE=1`" in errors[0]
     assert scalar(fresh.url, VERSION) == UPTO
-    assert scalar(fresh.url, BENCH_TABLES) == 7
+    assert scalar(fresh.url, BENCH_TABLES) == int(UPTO) - FIRST + 1
 
 
 @pytest.fixture
@@ -253,21 +260,23 @@ def test_a_checkpoint_that_would_differ_is_refused_and_nothing_is_written(
     project.migrated("base")  # db/init once: the role exists on the server, as on the stack's
     add_revision(
         project.layout,
-        "014_hide_bench_4.py",
-        revision="014",
-        down_revision="013",
-        upgrade='op.execute("REVOKE SELECT ON bench_4 FROM chat_readonly")',
-        downgrade='op.execute("GRANT SELECT ON bench_4 TO chat_readonly")',
+        f"{AFTER}_hide_bench_{FIRST}.py",
+        revision=AFTER,
+        down_revision=LAST,
+        # A revision's source text, naming one of the generated tables.
+        upgrade=f'op.execute("REVOKE SELECT ON bench_{FIRST} FROM chat_readonly")',  # noqa: S608
+        downgrade=f'op.execute("GRANT SELECT ON bench_{FIRST} TO chat_readonly")',
     )
-    commit_all(project.root, "hide bench_4")
-    code, output = project.squash(capsys, "014")
+    commit_all(project.root, f"hide bench_{FIRST}")
+    code, output = project.squash(capsys, AFTER)
     assert code == 2
     errors = [line for line in output.splitlines() if line.startswith("error:")]
     assert len(errors) == 1
     assert (
-        "a database built from the checkpoint would differ from one migrated to 014" in (errors[0])
+        f"a database built from the checkpoint would differ from one migrated to {AFTER}"
+        in errors[0]
     )
-    assert "GRANT SELECT ON TABLE public.bench_4 TO chat_readonly" in errors[0]
+    assert f"GRANT SELECT ON TABLE public.bench_{FIRST} TO chat_readonly" in errors[0]
     assert git(project.root, "status", "--porcelain") == ""
 
 
@@ -320,9 +329,9 @@ def test_make_current_names_the_checkpoint_for_a_database_below_it(
 def test_the_head_file_follows_the_replaced_head_s_file_to_the_checkpoint(
     project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert recorded(project.versions) == ["013_bench_13.py"]
-    assert project.squash(capsys, "013")[0] == 0
-    assert recorded(project.versions) == ["013_checkpoint.py"]
+    assert recorded(project.versions) == [f"{LAST}_bench_{int(LAST)}.py"]
+    assert project.squash(capsys, LAST)[0] == 0
+    assert recorded(project.versions) == [f"{LAST}_checkpoint.py"]
     assert "M  backend/migrations/versions/HEAD" in git(project.root, "status", "--porcelain")
 
 
@@ -333,19 +342,19 @@ def test_squawk_does_not_judge_the_checkpoint_s_create_tables(
     # CREATE TABLE, under the checkpoint's id, unless the checkpoint is not linted.
     add_revision(
         project.layout,
-        "014_add_seen_at.py",
-        revision="014",
-        down_revision="013",
+        f"{AFTER}_add_seen_at.py",
+        revision=AFTER,
+        down_revision=LAST,
         upgrade='op.create_table("seen", sa.Column("at", sa.DateTime()))',
         downgrade='op.drop_table("seen")',
     )
     baseline = project.layout.squawk_baseline
-    baseline.write_text(baseline.read_text() + "014 prefer-timestamp-tz\n")
-    add_revision(project.layout, "015_later.py", revision="015", down_revision="014")
+    baseline.write_text(baseline.read_text() + f"{AFTER} prefer-timestamp-tz\n")
+    add_revision(project.layout, f"{LATER}_later.py", revision=LATER, down_revision=AFTER)
     commit_all(project.root, "a timestamp without time zone, accepted")
     assert check_lint(project.layout) == []
-    assert project.squash(capsys, "015")[0] == 0
-    assert "CREATE TABLE public.seen" in (project.versions / "015_checkpoint.py").read_text()
+    assert project.squash(capsys, LATER)[0] == 0
+    assert "CREATE TABLE public.seen" in (project.versions / f"{LATER}_checkpoint.py").read_text()
     assert check_lint(project.layout) == []
 
 

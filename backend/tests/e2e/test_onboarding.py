@@ -52,6 +52,10 @@ def rows(lines: list[str]) -> list[list[str]]:
 @pytest.fixture(scope="module")
 def fresh_clone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ComposeProject]:
     project = ComposeProject.copy_of_repo(tmp_path_factory.mktemp("clone") / "chat-backend")
+    # A clone is a git repository on its default branch: the migrator names its data after it.
+    identity = ("-c", "user.name=Test", "-c", "user.email=test@example.com")
+    for command in (("init", "-q", "-b", "main"), ("add", "-A"), ("commit", "-qm", "clone")):
+        subprocess.run(["git", *identity, *command], cwd=project.directory, check=True)
     try:
         yield project
     finally:
