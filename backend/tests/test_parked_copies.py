@@ -29,6 +29,7 @@ from chat_backend.db.parked_copies import (
 )
 from chat_backend.db.target import Target
 from tests.local_db_support import own_database, query
+from tests.reconnecting_clients import reconnecting_clients
 from tests.waiting import wait_until
 
 USERS = "SELECT string_agg(username, ',' ORDER BY username) FROM users"
@@ -44,6 +45,17 @@ target = Target(**json.loads(os.environ["SWAP_TARGET"]))
 with Cluster.session(target) as cluster:
     [arriving] = listing(cluster, target.database)
     swap_in(cluster, target.database, parked(target.database, "main", [], frozenset()), arriving)
+"""
+# Parks a clone of the live database in a process of its own, likewise.
+PARK = """
+import json, os
+from chat_backend.db.parked_copies import park_clone, parked
+from chat_backend.db.cluster import Cluster
+from chat_backend.db.target import Target
+
+target = Target(**json.loads(os.environ["SWAP_TARGET"]))
+with Cluster.session(target) as cluster:
+    park_clone(cluster, target.database, parked(target.database, "main", [], frozenset()))
 """
 
 
@@ -110,13 +122,19 @@ def test_a_swap_killed_half_way_loses_nothing(server: Target, live: Target, admi
 
 
 def waiting_rename(admin: Engine) -> bool:
+    return waiting(admin, "ALTER DATABASE")
+
+
+def waiting(admin: Engine, statement: str) -> bool:
+    """Whether a session of the local-database commands waits for a lock in `statement`."""
     with admin.connect() as connection:
         return bool(
             connection.scalar(
                 text(
                     "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
-                    "'chat-local-db' AND wait_event_type = 'Lock' AND query LIKE '%RENAME%'"
-                )
+                    "'chat-local-db' AND wait_event_type = 'Lock' AND starts_with(query, :s)"
+                ),
+                {"s": statement},
             )
         )
 
@@ -173,3 +191,34 @@ def test_a_copy_fits_a_checkout_holding_every_revision_it_applied_unchanged() ->
     assert copy.fits(frozenset({("001", "a"), ("002", "b")}))
     assert not copy.fits(frozenset({("001", "a"), ("002", "edited")}))
     assert not copy.fits(frozenset({("001", "a")}))
+
+
+def test_a_swap_wins_against_clients_that_reconnect_at_once(server: Target, live: Target) -> None:
+    # The API's pool replaces an ended connection at once: ended before the rename takes its
+    # lock, the clients are back in time to make it fail ("being accessed by other users").
+    with reconnecting_clients(live, count=4) as clients:
+        wait_until(lambda: all(client.connections for client in clients), "the clients")
+        with Cluster.session(server) as cluster:
+            [feature] = listing(cluster, live.database)
+            swap_in(cluster, live.database, parked(live.database, "main", [], CHAIN), feature)
+
+    assert served(server, live) == ("feature", "on-feature")
+
+
+def test_a_park_killed_half_way_leaves_the_database_serving(
+    server: Target, live: Target, admin: Engine
+) -> None:
+    env = {**os.environ, "SWAP_TARGET": json.dumps(asdict(replace(live, query=())))}
+    with admin.connect() as blocker:
+        # The clone waits for this lock on the database it copies.
+        blocker.execute(text("BEGIN"))
+        blocker.execute(text(f"COMMENT ON DATABASE \"{live.database}\" IS 'held by the test'"))
+        park = subprocess.Popen([sys.executable, "-c", PARK], env=env)
+        try:
+            wait_until(lambda: waiting(admin, "CREATE DATABASE"), "the park to wait half-way")
+            park.send_signal(signal.SIGKILL)
+        finally:
+            park.wait(timeout=30)
+        blocker.execute(text("ROLLBACK"))
+
+    assert served(server, live) == ("main", "on-main")

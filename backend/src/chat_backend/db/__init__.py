@@ -23,7 +23,9 @@ database at a revision it squashed is refused with the commit to use, not rolled
 
 Whole databases: cluster is the one module that creates, clones, renames and drops them (for
 the parked copies here, and for local_db's reset, snapshots and templates), on the server of
-a target (the database a command acts on, and its APP_ENV).
+a target (the database a command acts on, and its APP_ENV); session_ender ends a database's
+sessions once cluster's rename or copy holds its lock, so a pool that reconnects at once
+cannot slip back in.
 
 Safety: local_guard is the one guard in front of everything that replaces, deletes or rolls
 back data (here and in the host tools): APP_ENV, where libpq really connected (libpq_target),

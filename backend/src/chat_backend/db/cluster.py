@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import psycopg2  # type: ignore[import-untyped]
@@ -22,6 +23,7 @@ from psycopg2 import sql
 
 from chat_backend.db import environment_marker
 from chat_backend.db.local_guard import RefusedError, require_local
+from chat_backend.db.session_ender import SessionEnder
 from chat_backend.db.target import Target
 
 MAINTENANCE_DATABASE = "postgres"
@@ -30,8 +32,6 @@ PROTECTED_DATABASES = frozenset({MAINTENANCE_DATABASE, "template0", "template1"}
 # a fixed name), so two resets, template builds or test fixtures never trip over each other's
 # databases.
 LOCK_KEY = 0x63_68_61_74_2D_6C_64_62  # "chat-ldb"
-# How long a session still connected to a database we close gets to end.
-TERMINATE_TIMEOUT_MS = 5_000
 CONNECT_TIMEOUT_S = 5
 
 
@@ -50,18 +50,17 @@ class DatabaseInfo:
 class Cluster:
     """An autocommit admin session on the server's maintenance database, holding the lock."""
 
-    def __init__(self, connection: Any) -> None:
+    def __init__(self, connection: Any, target: Target) -> None:
         self._connection = connection
+        self._target = target
 
     @classmethod
     @contextmanager
     def session(cls, target: Target) -> Iterator[Cluster]:
-        connection = connect(target, MAINTENANCE_DATABASE)
+        connection = admin_session(target)
         try:
-            # Where this very session went; the database it acts on is judged by its caller.
-            require_local(target.app_env, session=connection, marker=False)
             connection.autocommit = True
-            cluster = cls(connection)
+            cluster = cls(connection, target)
             cluster._execute(sql.SQL("SELECT pg_advisory_lock(%s)"), LOCK_KEY)
             yield cluster
         finally:
@@ -99,14 +98,14 @@ class Cluster:
         )
 
     def clone_live(self, source: str, name: str) -> None:
-        """Copy `source` while applications use it: new sessions are refused and open ones
-        ended for the few milliseconds of the copy (they reconnect afterwards)."""
-        self._allow_connections(source, allow=False)
-        try:
-            self._terminate_sessions(source)
-            self.clone(source, name)
-        finally:
-            self._allow_connections(source, allow=True)
+        """Copy `source` while applications use it: its sessions are ended, and new ones wait,
+        for the few milliseconds of the copy (they reconnect afterwards)."""
+        self._alone_on(
+            source,
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(source)
+            ),
+        )
 
     def replace(self, name: str, source: str) -> None:
         """Make `name` a fresh copy of `source`, ending the sessions connected to the old one.
@@ -129,14 +128,12 @@ class Cluster:
         """Park `live` as `park_as` (sealed) and rename the sealed `arriving` to `live`, with
         `comments` (by final name) set, in ONE transaction: killed at any point, every database
         keeps its name, its data and its comment. The sessions connected to `live` are ended
-        first (they reconnect to the new one: renaming needs the database to itself); one that
-        connects in between makes the rename fail after PostgreSQL's 5 s wait, changing
-        nothing."""
+        (renaming needs the database to itself); new ones wait until the transaction ends, then
+        reconnect to the new `live`."""
         rename = sql.SQL("ALTER DATABASE {} RENAME TO {}")
         self._execute(sql.SQL("BEGIN"))
         try:
-            self._terminate_sessions(live)
-            self._execute(rename.format(sql.Identifier(live), sql.Identifier(park_as)))
+            self._alone_on(live, rename.format(sql.Identifier(live), sql.Identifier(park_as)))
             self._execute(_sealing(park_as, sealed=True))
             self._execute(_sealing(arriving, sealed=False))
             self._execute(rename.format(sql.Identifier(arriving), sql.Identifier(live)))
@@ -178,20 +175,28 @@ class Cluster:
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
 
-    def _allow_connections(self, name: str, *, allow: bool) -> None:
-        self._execute(
-            sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS {}").format(
-                sql.Identifier(name), sql.Literal(allow)
-            )
-        )
+    def _alone_on(self, database: str, statement: sql.Composable) -> None:
+        """Run `statement`, which locks `database` and needs it to itself (a rename, a copy),
+        while another session ends the database's sessions once that lock is held.
 
-    def _terminate_sessions(self, name: str) -> None:
-        self._rows(
-            "SELECT pg_terminate_backend(pid, %s) FROM pg_stat_activity "
-            "WHERE datname = %s AND pid <> pg_backend_pid()",
-            TERMINATE_TIMEOUT_MS,
-            name,
+        Why not end them first: the API's pool reconnects at once, and is back before the
+        statement takes its lock; PostgreSQL then waits 5 s for it to leave and fails ("being
+        accessed by other users"). Once the lock is held, a new session waits for it instead
+        of joining. Nothing is committed on the way (unlike refusing connections with ALTER
+        DATABASE), so a command killed half-way leaves the database as it was."""
+        [(oid,)] = self._rows("SELECT oid FROM pg_database WHERE datname = %s", database)
+        ender = SessionEnder(
+            partial(admin_session, self._target), oid, self._connection.get_backend_pid()
         )
+        ender.start()
+        try:
+            self._execute(statement)
+        except BaseException as error:
+            ender.finish()
+            if ender.error is not None:
+                error.add_note(f"ending the sessions of {database!r} failed: {ender.error}")
+            raise
+        ender.finish()
 
     def _execute(self, statement: sql.Composable, *params: object) -> None:
         with self._connection.cursor() as cursor:
@@ -205,6 +210,18 @@ class Cluster:
 
 def _sealing(name: str, *, sealed: bool) -> sql.Composable:
     return _SEALED.format(sql.Identifier(name), sql.Literal(sealed), sql.Literal(not sealed))
+
+
+def admin_session(target: Target) -> Any:
+    """A session on the target's maintenance database, refused unless it reached a local
+    server (the databases it acts on are judged by its callers)."""
+    connection = connect(target, MAINTENANCE_DATABASE)
+    try:
+        require_local(target.app_env, session=connection, marker=False)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
 
 
 def connect(target: Target, database: str) -> Any:
