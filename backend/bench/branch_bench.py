@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -53,6 +54,27 @@ def switch_seconds(project: BenchProject, branch: str) -> tuple[float, float]:
     return project.compose("up", "--wait"), project.last_run_seconds("migrator")
 
 
+def swapped_switch_seconds(project: BenchProject, branch: str) -> tuple[float, float]:
+    """switch_seconds of a switch that must swap `branch`'s parked copy in: a row of anything
+    else (a failed swap, a rollback instead) would time the wrong thing."""
+    before = swaps(project, branch)
+    measured = switch_seconds(project, branch)
+    if swaps(project, branch) != before + 1:
+        raise SystemExit(f"bench: checking out {branch!r} did not swap its parked copy in")
+    return measured
+
+
+def swaps(project: BenchProject, branch: str) -> int:
+    """How often the migrator has said it serves `branch`'s parked copy (its log so far)."""
+    logs = subprocess.run(  # noqa: S603 -- our own command, no shell
+        ["docker", "logs", f"{project.name}-migrator-1"],  # noqa: S607 -- docker from PATH
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return (logs.stdout + logs.stderr).count(f"serving the parked copy of branch {branch!r}")
+
+
 def no_op_seconds(project: BenchProject) -> tuple[float, float]:
     return project.compose("up", "--wait"), project.last_run_seconds("migrator")
 
@@ -70,7 +92,7 @@ def main() -> None:
             project.compose("up", "--wait")  # feature's data
             switch_seconds(project, "main")  # parked, then rolled back: no copy of main yet
             samples = [
-                switch_seconds(project, branch)
+                swapped_switch_seconds(project, branch)
                 for _ in range(options.switches)
                 for branch in ("feature", "main")
             ]
