@@ -11,14 +11,16 @@ from alembic import command
 from sqlalchemy import URL, Engine, create_engine
 
 from chat_backend.db.schema_state import (
+    CheckedOutCode,
     CodeSchema,
     SchemaGuard,
     SchemaState,
     database_revision,
     load_code_schema,
 )
-from tests.alembic_support import ALEMBIC_INI, migration_config
+from tests.alembic_support import ALEMBIC_INI, HEAD, NEXT, migration_config, write_revision
 from tests.api_support import guard_log
+from tests.reliability_support import migrations_copy
 
 CODE = CodeSchema(head="003", revisions=frozenset({"001", "002", "003"}))
 
@@ -112,3 +114,25 @@ def test_the_guard_remembers_briefly_then_compares_again(
     assert guard.current().at_head
     # One line per change of state, however often it was asked.
     assert [record.levelname for record in records] == ["INFO", "WARNING", "INFO"]
+
+
+def test_the_guard_follows_the_checked_out_migrations(
+    engine: Engine, database_url: URL, tmp_path: Path
+) -> None:
+    # The stack mounts the checkout: `git checkout` of a branch with one more revision changes
+    # the head under a running backend, and the branch switch's `up` does not restart it.
+    alembic_ini = migrations_copy(tmp_path / "checkout") / "alembic.ini"
+    clock = Clock()
+    guard = SchemaGuard(engine, CheckedOutCode(alembic_ini), max_age_s=2.0, clock=clock)
+    assert guard.current().at_head
+
+    versions = alembic_ini.parent / "migrations" / "versions"
+    write_revision(versions, f"{NEXT}_on_a_branch.py", revision=NEXT, down_revision=HEAD)
+    config = migration_config(database_url)
+    config.set_main_option("script_location", str(versions.parent))
+    command.upgrade(config, "head")
+    config.attributes["connection"].dispose()
+    clock.now += 2.5
+
+    checked = guard.current()
+    assert (checked.revision, checked.head, checked.at_head) == (NEXT, NEXT, True)

@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.alembic_support import HEAD, write_revision
 from tests.branch_support import USERS, VERSION
 from tests.e2e.compose_project import ComposeProject
+from tests.waiting import wait_until
 
 NEXT = f"{int(HEAD) + 1:03d}"
 CREATE_NOTES = """
@@ -61,6 +63,24 @@ def up(project: ComposeProject) -> str:
     return project.logs("migrator").removeprefix(before)
 
 
+def api_usernames(project: ComposeProject) -> list[str]:
+    """The users the backend serves, through its connection pool (a real HTTP request). Right
+    after a switch the schema guard may still answer 503 from its cache (2 s), with
+    Retry-After: a client retries, and so does this."""
+    url = f"http://127.0.0.1:{project.backend_port}/users"
+
+    def served() -> httpx.Response | None:
+        response = httpx.get(url, timeout=5)
+        if response.status_code == 503 and "Retry-After" in response.headers:
+            return None
+        return response
+
+    response = wait_until(served, "the backend to serve the data again", timeout_s=10)
+    assert response is not None  # wait_until returns only a truthy answer
+    assert response.status_code == 200, response.text
+    return [user["username"] for user in response.json()["items"]]
+
+
 def notes_revision(project: ComposeProject) -> Path:
     return write_revision(
         project.directory / "backend" / "migrations" / "versions",
@@ -100,6 +120,9 @@ def test_leaving_the_branch_parks_its_data_then_rolls_back(repo: ComposeProject)
 def test_back_on_the_branch_its_rows_are_swapped_in_and_main_s_user_is_not(
     repo: ComposeProject,
 ) -> None:
+    # The backend's pool holds connections to main's data: the swap must end them, and the
+    # pool's next ones must reach the branch's data.
+    assert "main-user" in api_usernames(repo)
     git(repo, "checkout", "-q", "feature")
 
     log = up(repo)
@@ -107,6 +130,7 @@ def test_back_on_the_branch_its_rows_are_swapped_in_and_main_s_user_is_not(
     assert repo.sql(VERSION) == NEXT
     assert repo.sql(NOTES) == "first,second"
     assert "main-user" not in repo.sql(USERS)
+    assert "main-user" not in api_usernames(repo)
     assert repo.health().json()["branch"] == "feature"
     assert "serving the parked copy of branch 'feature'" in log
     assert "Rolled back" not in log
@@ -122,6 +146,7 @@ def test_back_on_main_its_user_returns_without_a_stored_downgrade(repo: ComposeP
     assert "Rolled back" not in log
     assert repo.sql(HAS_NOTES) == "f"
     assert "main-user" in repo.sql(USERS).split(",")
+    assert "main-user" in api_usernames(repo)
     assert repo.sql(VERSION) == HEAD
     assert repo.health().json()["branch"] == "main"
     assert "data: branch 'main'" in repo.make("current").stdout

@@ -21,7 +21,7 @@ from fastapi import FastAPI
 
 from chat_backend.api.application import create_app
 from chat_backend.config import exit_with_problems, settings_or_exit
-from chat_backend.db.schema_state import load_code_schema
+from chat_backend.db.schema_state import CheckedOutCode
 
 __all__ = ["app", "create_app", "server_app"]
 
@@ -35,7 +35,7 @@ def server_app() -> FastAPI:
     logging.getLogger("chat_backend").setLevel(logging.INFO)
     settings = settings_or_exit()
     try:
-        code = load_code_schema()
+        code = CheckedOutCode()
     except ValueError as error:
         exit_with_problems([str(error)])
     return create_app(settings, code)

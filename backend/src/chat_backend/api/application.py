@@ -22,7 +22,7 @@ from chat_backend.api.users import user_routes
 from chat_backend.config import Settings
 from chat_backend.db.api_pool import POOL_SIZE, open_api_pool
 from chat_backend.db.engine import api_engine
-from chat_backend.db.schema_state import CodeSchema, SchemaGuard
+from chat_backend.db.schema_state import CheckedOutCode, CodeSchema, SchemaGuard
 
 # /health and the schema guard have threads and psycopg2 connections of their own, so they
 # answer even while every data connection waits (on a row lock, say).
@@ -32,9 +32,10 @@ CONNECTIONS_PER_WORKER = POOL_SIZE + HEALTH_THREADS
 DOCS = {"openapi_url": "/openapi.json", "docs_url": "/docs", "redoc_url": "/redoc"}
 
 
-def create_app(settings: Settings, code: CodeSchema) -> FastAPI:
+def create_app(settings: Settings, code: CodeSchema | CheckedOutCode) -> FastAPI:
     """The app over the database of `settings`, guarding it against a schema other than
-    `code`'s head. Nothing connects until the app starts or serves a request."""
+    `code`'s head (the server's: the checked-out migrations, followed as they change).
+    Nothing connects until the app starts or serves a request."""
     db = Database()
     # Pre-ping here: the guard's answer must be about the database, not about a stale socket.
     guard_engine = api_engine(settings, HEALTH_THREADS, pre_ping=True)

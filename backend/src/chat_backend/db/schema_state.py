@@ -7,6 +7,7 @@ restored backup or a second deployment can leave the database behind (or ahead o
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -95,17 +96,59 @@ def load_code_schema(alembic_ini: Path | None = None) -> CodeSchema:
 
     Raises ValueError with a message naming the file and the fix.
     """
+    return _code_schema(_script_directory(alembic_ini))
+
+
+class CheckedOutCode:
+    """The code schema of the migrations on disk, read again whenever their files change.
+
+    The stack mounts the checkout into the backend: a `git checkout` changes the head under a
+    running backend, and the branch switch's `docker compose up` does not restart it, so a
+    head read once at the start would refuse the switched branch's data until a restart.
+    Raises ValueError (as load_code_schema) when the migrations cannot be read at the start;
+    later, a half-written checkout keeps the last good reading until its files settle."""
+
+    def __init__(self, alembic_ini: Path | None = None) -> None:
+        script = _script_directory(alembic_ini)
+        self._script_location = Path(script.dir)
+        self._versions = Path(script.versions)
+        self._files = self._signature()
+        self._schema = _code_schema(script)
+
+    def schema(self) -> CodeSchema:
+        files = self._signature()
+        if files != self._files:
+            try:
+                script = ScriptDirectory(str(self._script_location))
+                self._schema = _code_schema(script)
+            except Exception:  # a file half-written by git: read again next time
+                return self._schema
+            self._files = files
+        return self._schema
+
+    def _signature(self) -> tuple[tuple[str, int, int], ...]:
+        """Name, modification time and size of each file in the versions folder: a checkout
+        changes at least one (stat only: cheap enough for every comparison)."""
+        with os.scandir(self._versions) as entries:
+            stats = [(entry.name, entry.stat()) for entry in entries if entry.is_file()]
+        return tuple(sorted((name, stat.st_mtime_ns, stat.st_size) for name, stat in stats))
+
+
+def _script_directory(alembic_ini: Path | None) -> ScriptDirectory:
     try:
         alembic_ini = existing_alembic_ini(alembic_ini)
     except AlembicConfigNotFoundError as error:
         raise ValueError(str(error)) from None
     try:
-        script = ScriptDirectory.from_config(Config(str(alembic_ini)))
+        return ScriptDirectory.from_config(Config(str(alembic_ini)))
     except CommandError:
         raise ValueError(
             f"ALEMBIC_CONFIG: the script_location of {str(alembic_ini)!r} is not a migrations "
             "directory; point it at the directory holding env.py and versions/"
         ) from None
+
+
+def _code_schema(script: ScriptDirectory) -> CodeSchema:
     try:
         head = script.get_current_head()
     except CommandError:
@@ -114,7 +157,7 @@ def load_code_schema(alembic_ini: Path | None = None) -> CodeSchema:
             "`make merge`"
         ) from None
     if head is None:
-        raise ValueError(f"the migrations of {str(alembic_ini)!r} have no revision")
+        raise ValueError(f"the migrations in {script.dir!r} have no revision")
     return CodeSchema(head, frozenset(rev.revision for rev in script.walk_revisions()))
 
 
@@ -143,7 +186,7 @@ class SchemaGuard:
     def __init__(
         self,
         engine: Engine,
-        code: CodeSchema,
+        code: CodeSchema | CheckedOutCode,
         *,
         max_age_s: float = MAX_AGE_S,
         clock: Callable[[], float] = time.monotonic,
@@ -189,14 +232,15 @@ class SchemaGuard:
         return state
 
     def _compare(self) -> SchemaState:
+        code = self._code if isinstance(self._code, CodeSchema) else self._code.schema()
         try:
             revisions, branch = served_data(self._engine)
         except (OperationalError, PoolTimeoutError):
-            return SchemaState(reachable=False, revision=None, code=self._code)
+            return SchemaState(reachable=False, revision=None, code=code)
         if len(revisions) > 1:
-            return SchemaState(True, None, self._code, several_revisions=revisions, branch=branch)
+            return SchemaState(True, None, code, several_revisions=revisions, branch=branch)
         revision = next(iter(revisions), None)
-        return SchemaState(reachable=True, revision=revision, code=self._code, branch=branch)
+        return SchemaState(reachable=True, revision=revision, code=code, branch=branch)
 
 
 def _log_change(before: SchemaState | None, after: SchemaState) -> None:
