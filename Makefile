@@ -38,8 +38,8 @@ up: ## Build and start db, migrator and backend; wait until healthy and print th
 	@scripts/print-urls.sh
 
 .PHONY: watch
-watch: ## Run the stack and restart the backend when backend/src or a revision changes (Ctrl-C stops watching)
-	@echo "Starting the stack, then watching backend/src and backend/migrations (compose.watch.yaml) ..."
+watch: ## Run the stack and restart the backend when backend/src changes (Ctrl-C stops watching)
+	@echo "Starting the stack, then watching backend/src (compose.watch.yaml) ..."
 	$(COMPOSE) --file compose.yaml --file compose.watch.yaml watch
 
 .PHONY: down

@@ -1,5 +1,6 @@
 """The dev loop: under `make watch`, a code edit and a new revision file reach the running
-backend without a rebuild."""
+backend without a rebuild; the revision without a restart either (one would kill the
+`make migrate` that runs in the backend container)."""
 
 from __future__ import annotations
 
@@ -66,6 +67,7 @@ def test_code_edits_and_new_revisions_reach_the_backend(watching: ComposeProject
 
     wait_until(lambda: title() == "Edited", "the edited code runs", TIMEOUT_S, 0.5)
 
+    started = watching.state("backend")["StartedAt"]
     versions = watching.directory / "backend" / "migrations" / "versions"
     write_revision(versions, f"{NEXT}_noop.py", revision=NEXT, down_revision=HEAD)
 
@@ -77,3 +79,4 @@ def test_code_edits_and_new_revisions_reach_the_backend(watching: ComposeProject
     assert health_status(watching) == 503
     watching.make("migrate")
     assert health_status(watching) == 200
+    assert watching.state("backend")["StartedAt"] == started
