@@ -46,7 +46,7 @@ with Cluster.session(target) as cluster:
     [arriving] = listing(cluster, target.database)
     swap_in(cluster, target.database, parked(target.database, "main", [], frozenset()), arriving)
 """
-# Parks a clone of the live database in a process of its own, likewise.
+# Parks a clone of the live database, likewise.
 PARK = """
 import json, os
 from chat_backend.db.parked_copies import park_clone, parked
@@ -100,18 +100,9 @@ def test_a_swap_serves_the_parked_copy_and_parks_the_live_data_both_ways(
 
 def test_a_swap_killed_half_way_loses_nothing(server: Target, live: Target, admin: Engine) -> None:
     feature = parked_name(live.database, "feature")
-    env = {**os.environ, "SWAP_TARGET": json.dumps(asdict(replace(live, query=())))}
-    with admin.connect() as blocker:
-        # The swap's second rename waits for this lock; by then it has renamed the live database.
-        blocker.execute(text("BEGIN"))
-        blocker.execute(text(f"COMMENT ON DATABASE \"{feature}\" IS 'held by the test'"))
-        swap = subprocess.Popen([sys.executable, "-c", SWAP], env=env)
-        try:
-            wait_until(lambda: waiting_rename(admin), "the swap to wait half-way")
-            swap.send_signal(signal.SIGKILL)
-        finally:
-            swap.wait(timeout=30)
-        blocker.execute(text("ROLLBACK"))
+    # The swap's second rename waits for a lock on the copy; by then it has renamed the live
+    # database.
+    killed_half_way(admin, live, SWAP, holding=feature, statement="ALTER DATABASE")
     wait_until(lambda: not swap_sessions(admin), "the killed swap's session to end")
 
     assert served(server, live) == ("main", "on-main")
@@ -121,8 +112,22 @@ def test_a_swap_killed_half_way_loses_nothing(server: Target, live: Target, admi
         assert cluster.names(f"{live.database}_branch_") == [feature]
 
 
-def waiting_rename(admin: Engine) -> bool:
-    return waiting(admin, "ALTER DATABASE")
+def killed_half_way(
+    admin: Engine, live: Target, script: str, *, holding: str, statement: str
+) -> None:
+    """Run `script` in a process of its own and SIGKILL it while its `statement` waits for a
+    lock on database `holding`, which the test holds meanwhile."""
+    env = {**os.environ, "SWAP_TARGET": json.dumps(asdict(replace(live, query=())))}
+    with admin.connect() as blocker:
+        blocker.execute(text("BEGIN"))
+        blocker.execute(text(f"COMMENT ON DATABASE \"{holding}\" IS 'held by the test'"))
+        process = subprocess.Popen([sys.executable, "-c", script], env=env)
+        try:
+            wait_until(lambda: waiting(admin, statement), f"{statement} to wait half-way")
+            process.send_signal(signal.SIGKILL)
+        finally:
+            process.wait(timeout=30)
+        blocker.execute(text("ROLLBACK"))
 
 
 def waiting(admin: Engine, statement: str) -> bool:
@@ -208,17 +213,7 @@ def test_a_swap_wins_against_clients_that_reconnect_at_once(server: Target, live
 def test_a_park_killed_half_way_leaves_the_database_serving(
     server: Target, live: Target, admin: Engine
 ) -> None:
-    env = {**os.environ, "SWAP_TARGET": json.dumps(asdict(replace(live, query=())))}
-    with admin.connect() as blocker:
-        # The clone waits for this lock on the database it copies.
-        blocker.execute(text("BEGIN"))
-        blocker.execute(text(f"COMMENT ON DATABASE \"{live.database}\" IS 'held by the test'"))
-        park = subprocess.Popen([sys.executable, "-c", PARK], env=env)
-        try:
-            wait_until(lambda: waiting(admin, "CREATE DATABASE"), "the park to wait half-way")
-            park.send_signal(signal.SIGKILL)
-        finally:
-            park.wait(timeout=30)
-        blocker.execute(text("ROLLBACK"))
+    # The copy waits for a lock on the database it copies.
+    killed_half_way(admin, live, PARK, holding=live.database, statement="CREATE DATABASE")
 
     assert served(server, live) == ("main", "on-main")
