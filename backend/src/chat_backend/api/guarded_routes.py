@@ -31,8 +31,8 @@ Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 
 class SharedCheck:
-    """The guard's answer: the recent one, or the one comparison in flight (started by the
-    first request to find the answer stale)."""
+    """The guard's answer: the recent one (starting the next comparison once it is past half
+    its age), or else the one comparison in flight, which a stale answer makes requests await."""
 
     def __init__(self, guard: SchemaGuard, threads: anyio.CapacityLimiter) -> None:
         self._guard = guard
