@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import URL
 
 from chat_backend.api import create_app
+from chat_backend.api.host_check import MAX_REMEMBERED
 from tests.api_support import CODE, app_client, settings_for
 
 pytestmark = pytest.mark.anyio
@@ -47,3 +48,15 @@ def test_api_allowed_hosts_is_read_comma_separated(monkeypatch: pytest.MonkeyPat
     settings = settings_for(URL.create("postgresql+psycopg2", host="localhost"))
     assert settings.api_allowed_hosts == ("api.example.com", "10.0.0.7")
     assert {"localhost", "backend", "api.example.com"} <= set(settings.allowed_hosts)
+
+
+async def test_hosts_let_through_are_remembered_within_a_bound(database_url: URL) -> None:
+    """The check remembers the Host values it let through (host_check.py); past its bound it
+    still decides every request, and a refused name is refused however often it comes."""
+    async with app_client(create_app(settings_for(database_url), CODE)) as client:
+        for port in range(1, 2 * MAX_REMEMBERED):
+            response = await client.get("/livez", headers={"host": f"localhost:{port}"})
+            assert response.status_code == 200, port
+        for _ in range(3):
+            refused = await client.get("/livez", headers={"host": "attacker.example"})
+            assert refused.status_code == 400

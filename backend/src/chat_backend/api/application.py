@@ -9,7 +9,6 @@ from typing import Any
 import anyio
 import anyio.to_thread
 from fastapi import FastAPI
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from chat_backend.api.body_limit import BodyLimit
 from chat_backend.api.chats import chat_routes
@@ -17,6 +16,7 @@ from chat_backend.api.database import Database
 from chat_backend.api.errors import ERROR_RESPONSES, install_error_handlers
 from chat_backend.api.guarded_routes import guarded_route
 from chat_backend.api.health import health_routes
+from chat_backend.api.host_check import HostCheck
 from chat_backend.api.json_values import STORABLE_JSON_VALUE
 from chat_backend.api.users import user_routes
 from chat_backend.config import Settings
@@ -70,7 +70,7 @@ def create_app(settings: Settings, code: CodeSchema | CheckedOutCode) -> FastAPI
         read_timeout_s=settings.api_body_timeout_ms / 1000,
     )
     # Added last, so it runs first: a request under a foreign name reaches nothing else.
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
+    app.add_middleware(HostCheck, allowed_hosts=settings.allowed_hosts)
     data_route = guarded_route(guard, health_threads)
     # The routes go straight into the app's own list, busiest first (GET /chats/{id}): an
     # included router is a level of its own that every request walks into. No two paths

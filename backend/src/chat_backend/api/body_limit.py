@@ -8,12 +8,14 @@ to send it (API_BODY_TIMEOUT_MS).
 - 408, and the connection closed, when the body has not all arrived within the timeout from
   the first read: a client that sends a byte now and then cannot hold a connection (and the
   request's memory) open for ever. uvicorn has no such timeout of its own.
+
+A request without a body (no Content-Length above 0 and no Transfer-Encoding: HTTP/1.1 then
+has none to read) goes straight on: it has nothing to limit, and most requests are reads.
 """
 
 from __future__ import annotations
 
 import anyio
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -30,8 +32,11 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        declared, has_body = body_framing(scope)
+        if not has_body:
+            await self.app(scope, receive, send)
+            return
+        if declared is not None and declared > self.max_bytes:
             await payload_too_large(self.max_bytes)(scope, receive, send)
             return
         received = 0
@@ -57,3 +62,18 @@ class BodyLimit:
             return message
 
         await self.app(scope, receive_within_limits, send)
+
+
+def body_framing(scope: Scope) -> tuple[int | None, bool]:
+    """The body's declared length (None when the first Content-Length is missing or not a
+    number), and whether the request has a body at all: in HTTP/1.1, only with a
+    Content-Length above 0 or a Transfer-Encoding."""
+    length: bytes | None = None
+    chunked = False
+    for name, value in scope["headers"]:
+        if name == b"content-length" and length is None:
+            length = bytes(value)
+        elif name == b"transfer-encoding":
+            chunked = True
+    declared = int(length) if length is not None and length.isdigit() else None
+    return declared, chunked or (length is not None and declared != 0)

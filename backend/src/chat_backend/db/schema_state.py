@@ -204,6 +204,11 @@ class SchemaGuard:
         """The last comparison if it is recent enough (no I/O), else None."""
         return self._since(self._clock() - self._max_age_s)
 
+    def due(self) -> bool:
+        """Whether the last comparison is past half its max age (or there is none): time to
+        start the next one, so that it lands before requests find the answer stale."""
+        return self._since(self._clock() - self._max_age_s / 2) is None
+
     def current(self) -> SchemaState:
         """The last comparison if it is recent enough, else a new one."""
         return self._checked_since(self._clock() - self._max_age_s)
