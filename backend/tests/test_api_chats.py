@@ -226,21 +226,3 @@ def index_names(node: object) -> set[str]:
         for child in node:
             names |= index_names(child)
     return names
-
-
-async def test_each_form_of_a_chat_id_is_read_as_before(
-    client: httpx.AsyncClient, user_id: int
-) -> None:
-    """GET /chats/{id} takes a canonical id past FastAPI (direct_paths.py): every form reads the
-    chat or is refused exactly as through FastAPI's validation."""
-    chat_id = uuid.UUID((await create_chat(client, user_id))["id"])
-    chat = (await client.get(f"/chats/{chat_id}")).json()
-    for form in (str(chat_id).upper(), chat_id.hex, f"{{{chat_id}}}", f"urn:uuid:{chat_id}"):
-        response = await client.get(f"/chats/{form}")
-        assert response.status_code == 200, form
-        assert response.json() == chat, form
-    hex_digits = chat_id.hex
-    for form in (f"{hex_digits[:4]}-{hex_digits[4:]}", f"{chat_id}0", str(chat_id)[:-1] + "g"):
-        error = error_of(await client.get(f"/chats/{form}"), 422)
-        assert [detail["field"] for detail in error["details"]] == ["path.chat_id"], form
-    error_of(await client.get(f"/chats/{UNKNOWN_CHAT}"), 404)

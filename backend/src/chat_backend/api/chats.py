@@ -27,7 +27,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from chat_backend.api.database import Database
-from chat_backend.api.direct_paths import uuid_path
 from chat_backend.api.errors import not_found, violated_constraint
 from chat_backend.api.json_values import Storable
 from chat_backend.api.pages import Limit, Offset, Page
@@ -188,9 +187,8 @@ def chat_routes(
 
     # The busiest two answer with the rows as they come: they hold the schema's own types, so
     # the response models take them without validating again (model_construct), which would
-    # cost more than the query. The busiest is called past FastAPI's parameter solving.
+    # cost more than the query.
     @router.get("/chats/{chat_id}", response_model=Chat)
-    @uuid_path("chat_id")
     async def get_chat(chat_id: ChatId) -> Response:
         row = await db.row(get_chat_row, {"chat_id": chat_id})
         return json_response(Chat.model_construct(**_found(row, chat_id)))

@@ -23,7 +23,6 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
-from chat_backend.api.direct_paths import direct_handler
 from chat_backend.api.errors import schema_not_ready
 from chat_backend.db.schema_state import SchemaGuard, SchemaState
 
@@ -71,7 +70,7 @@ def guarded_route(guard: SchemaGuard, threads: anyio.CapacityLimiter) -> type[AP
 
     class GuardedRoute(APIRoute):
         def get_route_handler(self) -> Handler:
-            handler = direct_handler(self, super().get_route_handler())
+            handler = super().get_route_handler()
 
             async def guarded(request: Request) -> Response:
                 state = await check.state()
