@@ -2,13 +2,13 @@
 
 application builds the app (`create_app`) from the routes of users, chats and health
 (`/health`: the database reachable and at head); the data routes run async on the worker's
-asyncpg pool (database), each behind the schema guard (guarded_routes), the busiest called
-past FastAPI's parameter solving (direct_paths); pages is the pagination the list routes
-share; errors turns every failure into a JSON error body; host_check refuses a Host the API
-is not served under; body_limit refuses a body over API_MAX_BODY_BYTES (413) or slower than
-API_BODY_TIMEOUT_MS (408), and json_values text and JSON PostgreSQL cannot store (422) before
-anything is written; responses serialises the busiest answers directly; workers says how
-many worker processes the image starts. It imports config, models and db only.
+asyncpg pool (database), each behind the schema guard (guarded_routes); pages is the
+pagination the list routes share; errors turns every failure into a JSON error body;
+host_check refuses a Host the API is not served under; body_limit refuses a body over
+API_MAX_BODY_BYTES (413) or slower than API_BODY_TIMEOUT_MS (408), and json_values text and
+JSON PostgreSQL cannot store (422) before anything is written; responses serialises the
+busiest answers directly; workers says how many worker processes the image starts. It
+imports config, models and db only.
 
 `app` is built on first access, not at import, so importing this package never reads the
 environment or connects; tests call `create_app` with their own settings instead.
