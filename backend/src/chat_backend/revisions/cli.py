@@ -22,7 +22,7 @@ from chat_backend.db.checkpoints import squashed_parents
 from chat_backend.db.connection_retry import DatabaseUnreachableError
 from chat_backend.db.local_guard import RefusedError
 from chat_backend.revisions.branch_revisions import Repository
-from chat_backend.revisions.checks.applied import check_applied
+from chat_backend.revisions.checks.applied import check_configured_database
 from chat_backend.revisions.checks.failure import Failure
 from chat_backend.revisions.checks.gate import run_gate
 from chat_backend.revisions.checks.head_file import check_head_file
@@ -97,7 +97,7 @@ def sql(layout: MigrationLayout, args: argparse.Namespace) -> int:
 
 def applied(layout: MigrationLayout, _args: argparse.Namespace) -> int:
     _refuse_unreadable_history(layout)
-    failures = check_applied(layout, settings_or_exit().url)
+    failures = check_configured_database(layout, settings_or_exit())
     _report("applied revisions unchanged (checksums)", failures)
     return 1 if failures else 0
 
@@ -108,10 +108,7 @@ def plan_next_up(layout: MigrationLayout, args: argparse.Namespace) -> int:
             [f"format: {args.format!r} is not a format of make plan: use format=json, or none"]
         )
     _refuse_unreadable_history(layout)
-    try:
-        plan = build_plan(layout, settings_or_exit())
-    except DatabaseUnreachableError as error:
-        exit_with_problems([str(error)])
+    plan = build_plan(layout, settings_or_exit())
     print(as_json(plan) if args.format == "json" else as_text(plan))
     return 0
 
@@ -181,8 +178,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Command = args.run
     try:
         return run(MigrationLayout.at(existing_alembic_ini(args.config)), args)
-    # What the user can fix: a missing file, no server, an unknown revision, nothing to merge.
-    except (CommandError, FileNotFoundError, RuntimeError, ValueError, RefusedError) as error:
+    # What the user can fix: a missing file, no server, an unknown revision, nothing to merge,
+    # a database that cannot be reached (the line names the setting).
+    except (
+        CommandError,
+        FileNotFoundError,
+        RuntimeError,
+        ValueError,
+        RefusedError,
+        DatabaseUnreachableError,
+    ) as error:
         exit_with_problems([str(error)])
 
 
