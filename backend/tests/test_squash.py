@@ -254,16 +254,18 @@ def test_make_current_and_history_refuse_a_revision_building_on_a_squashed_one(
     assert error_lines(capsys) == [f"error: {ON_SQUASHED}"]
 
 
-def test_make_plan_refuses_a_revision_building_on_a_squashed_one(
+@pytest.mark.parametrize("which", ["plan", "applied"])
+def test_make_plan_and_applied_refuse_a_revision_building_on_a_squashed_one(
     project: Project,
     on_squashed: Migrated,
     capsys: pytest.CaptureFixture[str],
     guard_env: Callable[[URL], None],
+    which: str,
 ) -> None:
     guard_env(on_squashed.url)
     capsys.readouterr()
     with pytest.raises(SystemExit) as exited:
-        main(["--config", str(project.layout.alembic_ini), "plan"])
+        main(["--config", str(project.layout.alembic_ini), which])
     assert exited.value.code != 0
     assert error_lines(capsys) == [f"error: {ON_SQUASHED}"]
     assert scalar(on_squashed.url, VERSION) == LAST
