@@ -254,6 +254,21 @@ def test_make_current_and_history_refuse_a_revision_building_on_a_squashed_one(
     assert error_lines(capsys) == [f"error: {ON_SQUASHED}"]
 
 
+def test_make_rollback_refuses_a_revision_building_on_a_squashed_one(
+    project: Project,
+    on_squashed: Migrated,
+    capsys: pytest.CaptureFixture[str],
+    guard_env: Callable[[URL], None],
+) -> None:
+    guard_env(on_squashed.url)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        rollback_guard.main(["--steps", "1", "--config", str(project.layout.alembic_ini)])
+    assert exited.value.code == 1
+    assert error_lines(capsys) == [f"error: {ON_SQUASHED}"]
+    assert scalar(on_squashed.url, VERSION) == LAST
+
+
 @pytest.mark.parametrize("which", ["plan", "applied"])
 def test_make_plan_and_applied_refuse_a_revision_building_on_a_squashed_one(
     project: Project,
