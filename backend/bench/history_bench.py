@@ -17,6 +17,7 @@ repository made of the copy. Called by stack_bench.py (`--only history` runs the
 
 from __future__ import annotations
 
+import os
 import shutil
 import statistics
 import subprocess
@@ -217,6 +218,9 @@ def squashed_rows(
     squash_s = time.perf_counter() - started
     config = in_backend(project, alembic_ini, f"history-squashed-{count}")
     measured = rounds(project, own_config, config, checkpoint_schema(alembic_ini, count), repeats)
+    # The ratio moves with the machine's load, even in back-to-back rounds: the row says what
+    # the load was.
+    load = os.getloadavg()[0]
 
     def median(field: str) -> float:
         return float(statistics.median(getattr(each, field) for each in measured))
@@ -224,7 +228,8 @@ def squashed_rows(
     own = f"{OWN} revisions, same rounds: {seconds(median('own'))}"
     return [
         Row(
-            f"fresh database after `make squash upto={count}` (median of {repeats} rounds)",
+            f"fresh database after `make squash upto={count}` (median of {repeats} rounds, "
+            f"load average {load:.1f})",
             seconds(median("squashed")),
             target_verdict(median("ratio"), median("postgres_ratio"))
             if count == SQUASHED[0]
