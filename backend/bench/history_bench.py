@@ -257,13 +257,17 @@ def squashed_rows(
 
 
 def target_verdict(ratio: float, postgres_ratio: float) -> str:
-    """Met or missed (on the median of the rounds' ratios); when missed because PostgreSQL's
-    own DDL takes more than the target leaves above the baseline, it says so."""
-    target = verdict(f"≤ {TARGET}× the {OWN}-revision time", ratio <= TARGET)
-    if ratio > TARGET and postgres_ratio > TARGET - 1:
+    """Met or missed, on the median of the rounds' ratios. A checkpoint's run is the
+    baseline's fixed costs plus PostgreSQL's DDL, so when that DDL alone is over what the
+    target leaves above the baseline, the target is out of reach, and the verdict says so even
+    where a loaded machine's wall clock met it (the baseline's many short steps wait for a CPU
+    more than one long statement does)."""
+    met = ratio <= TARGET
+    target = verdict(f"≤ {TARGET}× the {OWN}-revision time", met)
+    if postgres_ratio > TARGET - 1:
         target += (
-            f": out of reach here, PostgreSQL's DDL alone is {postgres_ratio:.2f}× the "
-            f"baseline, over the {TARGET - 1:.1f}× the target leaves"
+            f"{' at this load, but' if met else ': out of reach,'} PostgreSQL's DDL alone is "
+            f"{postgres_ratio:.2f}× the baseline, over the {TARGET - 1:.1f}× the target leaves"
         )
     return target
 
