@@ -9,6 +9,7 @@ from sqlalchemy.exc import DBAPIError
 
 from chat_backend.config import exit_with_problems, settings_or_exit
 from chat_backend.db.branch_switch import mark_served, switch_branch
+from chat_backend.db.checkpoints import refuse_squashed_parents
 from chat_backend.db.migration_runtime import CONTEXT_OPTIONS, failure_message, offline_preamble
 from chat_backend.db.phantom_revisions import at_checkout, is_upgrade
 from chat_backend.db.revision_checksums import recording, warn_about_edited_revisions
@@ -22,8 +23,10 @@ if config.config_file_name is not None:
 
 target_metadata = metadata
 settings = settings_or_exit()
-# Before anything touches the database: with two files declaring one id, Alembic runs only one.
+# Before anything touches the database: with two files declaring one id, Alembic runs only one;
+# with a revision built on a squashed one, it cannot read the history at all.
 refuse_duplicate_revision_ids(context.script)
+refuse_squashed_parents(context.script)
 
 
 def run_migrations_offline() -> None:

@@ -198,6 +198,94 @@ def test_a_revision_building_on_a_squashed_one_fails_make_check_naming_renumber(
     ]
 
 
+# What `make check` says of a revision that builds on 007 after the squash up to 010; every
+# other command that reads the history says the same line instead of Alembic's KeyError.
+ON_SQUASHED = (
+    f"revision {AFTER} ({AFTER}_on_old.py): builds-on-squashed-revision: its down_revision "
+    "007 was squashed into checkpoint 010 (010_checkpoint.py), so its file is gone; run "
+    "`make renumber BASE=main` (after merging main) to move this branch's revisions after "
+    "the checkpoint"
+)
+
+
+@pytest.fixture
+def on_squashed(project: Project, capsys: pytest.CaptureFixture[str]) -> Migrated:
+    """A database at the last revision; then the squash, and a branch's revision that still
+    builds on 007."""
+    at_last = project.migrated("head")
+    assert project.squash(capsys)[0] == 0
+    add_revision(project.layout, f"{AFTER}_on_old.py", revision=AFTER, down_revision="007")
+    return at_last
+
+
+def error_lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    return [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("offline", [False, True], ids=["make migrate", "make sql"])
+def test_the_migrator_refuses_a_revision_building_on_a_squashed_one_in_one_line(
+    project: Project, on_squashed: Migrated, capsys: pytest.CaptureFixture[str], offline: bool
+) -> None:
+    before = dump(on_squashed.url)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        command.upgrade(project.layout.config(on_squashed.url), "head", sql=offline)
+    assert exited.value.code == 1
+    assert error_lines(capsys) == [f"error: {ON_SQUASHED}"]
+    assert scalar(on_squashed.url, VERSION) == LAST
+    assert dump(on_squashed.url) == before
+
+
+@pytest.mark.parametrize("which", ["current", "history"])
+def test_make_current_and_history_refuse_a_revision_building_on_a_squashed_one(
+    project: Project,
+    on_squashed: Migrated,
+    capsys: pytest.CaptureFixture[str],
+    guard_env: Callable[[URL], None],
+    monkeypatch: pytest.MonkeyPatch,
+    which: str,
+) -> None:
+    guard_env(on_squashed.url)
+    monkeypatch.setenv("ALEMBIC_CONFIG", str(project.layout.alembic_ini))
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        revision_status.main([which])
+    assert exited.value.code == 1
+    assert error_lines(capsys) == [f"error: {ON_SQUASHED}"]
+
+
+def test_make_rollback_refuses_a_revision_building_on_a_squashed_one(
+    project: Project,
+    on_squashed: Migrated,
+    capsys: pytest.CaptureFixture[str],
+    guard_env: Callable[[URL], None],
+) -> None:
+    guard_env(on_squashed.url)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        rollback_guard.main(["--steps", "1", "--config", str(project.layout.alembic_ini)])
+    assert exited.value.code == 1
+    assert error_lines(capsys) == [f"error: {ON_SQUASHED}"]
+    assert scalar(on_squashed.url, VERSION) == LAST
+
+
+@pytest.mark.parametrize("which", ["plan", "applied"])
+def test_make_plan_and_applied_refuse_a_revision_building_on_a_squashed_one(
+    project: Project,
+    on_squashed: Migrated,
+    capsys: pytest.CaptureFixture[str],
+    guard_env: Callable[[URL], None],
+    which: str,
+) -> None:
+    guard_env(on_squashed.url)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exited:
+        main(["--config", str(project.layout.alembic_ini), which])
+    assert exited.value.code != 0
+    assert error_lines(capsys) == [f"error: {ON_SQUASHED}"]
+    assert scalar(on_squashed.url, VERSION) == LAST
+
+
 def test_a_downgrade_below_the_checkpoint_is_refused_in_one_line(
     project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -10,6 +10,10 @@ it replaced in three assignments, read here from its source without importing it
 
 A database at a replaced revision below the checkpoint has no way forward in this checkout:
 the migrator refuses in one line naming the commit to migrate with first, or `make reset`.
+A revision file that still builds on a squashed revision (a branch that left main before the
+squash) names a parent whose file is gone, and Alembic cannot read the history at all (a
+KeyError): the migrator and the commands that read the history refuse first, in the line
+`make check` says (`squashed_parents`).
 Going down through a checkpoint would drop every table it made: its downgrade() refuses unless
 the caller allowed it (`allow_dropping`: the rollback guard with FORCE=1, after the local
 database guard, and the gate's stairway on its throwaway database).
@@ -24,9 +28,10 @@ from pathlib import Path
 
 from alembic import op
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from chat_backend.config import exit_with_problems
-from chat_backend.db.revision_ids import revision_files
+from chat_backend.db.revision_ids import declared_down_revision, revision_files
 
 # Set in an Alembic config's attributes by the one caller that may drop a checkpoint's tables.
 DROP_ALLOWED = "chat_backend.checkpoint_drop_allowed"
@@ -77,6 +82,35 @@ class Checkpoint:
         )
 
 
+@dataclass(frozen=True)
+class SquashedParent:
+    """A revision file whose down_revision a checkpoint replaced (its file is gone)."""
+
+    path: Path
+    parents: tuple[str, ...]
+    checkpoint: Checkpoint
+
+    rule = "builds-on-squashed-revision"
+    fix = (
+        "run `make renumber BASE=main` (after merging main) to move this branch's revisions "
+        "after the checkpoint"
+    )
+
+    @property
+    def where(self) -> str:
+        return f"revision {self.path.name.split('_', 1)[0]} ({self.path.name})"
+
+    @property
+    def problem(self) -> str:
+        return (
+            f"its down_revision {', '.join(self.parents)} was squashed into checkpoint "
+            f"{self.checkpoint.revision} ({self.checkpoint.path.name}), so its file is gone"
+        )
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.rule}: {self.problem}; {self.fix}"
+
+
 def checkpoints(versions_dir: Path) -> list[Checkpoint]:
     """Every checkpoint among the revision files of `versions_dir`."""
     found = (Checkpoint.read(path) for path in revision_files(versions_dir))
@@ -92,6 +126,31 @@ def below_checkpoint(versions_dir: Path, revisions: Iterable[str]) -> str | None
         if at is not None:
             return checkpoint.refusal(at)
     return None
+
+
+def squashed_parents(versions_dir: Path) -> list[SquashedParent]:
+    """Each revision file that builds on a revision a checkpoint squashed, read from the
+    files' source (Alembic cannot read such a history); none without a checkpoint."""
+    found = checkpoints(versions_dir)
+    if not found:
+        return []
+    squashed = []
+    for path in revision_files(versions_dir):
+        down = declared_down_revision(path.read_text(encoding="utf-8"), str(path))
+        parents = down if isinstance(down, tuple) else (down,) if down else ()
+        for checkpoint in found:
+            gone = tuple(parent for parent in parents if checkpoint.squashed(parent))
+            if gone:
+                squashed.append(SquashedParent(path, gone, checkpoint))
+    return squashed
+
+
+def refuse_squashed_parents(script: ScriptDirectory) -> None:
+    """For env.py and the commands that read the history, before Alembic reads it: exit 1
+    with one line per revision that builds on a squashed one (nothing is changed)."""
+    found = squashed_parents(Path(script.versions))
+    if found:
+        exit_with_problems([str(squashed) for squashed in found], code=1)
 
 
 def accepts(path: Path, recorded_sha256: str) -> bool:

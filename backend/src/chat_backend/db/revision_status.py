@@ -20,7 +20,7 @@ from sqlalchemy import text
 from chat_backend.config import settings_or_exit
 from chat_backend.db.alembic_config import existing_alembic_ini
 from chat_backend.db.branch_marker import READ_OWN_COMMENT, marked_branch
-from chat_backend.db.checkpoints import below_checkpoint
+from chat_backend.db.checkpoints import below_checkpoint, refuse_squashed_parents
 from chat_backend.db.migration_runtime import connection_for
 from chat_backend.db.phantom_revisions import find_phantoms
 from chat_backend.db.revision_ids import refuse_duplicate_revision_ids
@@ -55,6 +55,7 @@ def main(argv: Sequence[str]) -> int:
     config = Config(str(existing_alembic_ini()), stdout=sys.stdout)
     script = ScriptDirectory.from_config(config)
     refuse_duplicate_revision_ids(script)
+    refuse_squashed_parents(script)
     with connection_for(None, settings_or_exit()) as connection:
         phantoms = find_phantoms(connection, script)
         branch = marked_branch(connection.scalar(text(READ_OWN_COMMENT)))

@@ -18,10 +18,11 @@ from alembic.util import CommandError
 
 from chat_backend.config import exit_with_problems, settings_or_exit
 from chat_backend.db.alembic_config import existing_alembic_ini
+from chat_backend.db.checkpoints import squashed_parents
 from chat_backend.db.connection_retry import DatabaseUnreachableError
 from chat_backend.db.local_guard import RefusedError
 from chat_backend.revisions.branch_revisions import Repository
-from chat_backend.revisions.checks.applied import check_applied
+from chat_backend.revisions.checks.applied import check_configured_database
 from chat_backend.revisions.checks.failure import Failure
 from chat_backend.revisions.checks.gate import run_gate
 from chat_backend.revisions.checks.head_file import check_head_file
@@ -95,7 +96,8 @@ def sql(layout: MigrationLayout, args: argparse.Namespace) -> int:
 
 
 def applied(layout: MigrationLayout, _args: argparse.Namespace) -> int:
-    failures = check_applied(layout, settings_or_exit().url)
+    _refuse_unreadable_history(layout)
+    failures = check_configured_database(layout, settings_or_exit())
     _report("applied revisions unchanged (checksums)", failures)
     return 1 if failures else 0
 
@@ -105,10 +107,8 @@ def plan_next_up(layout: MigrationLayout, args: argparse.Namespace) -> int:
         exit_with_problems(
             [f"format: {args.format!r} is not a format of make plan: use format=json, or none"]
         )
-    try:
-        plan = build_plan(layout, settings_or_exit())
-    except DatabaseUnreachableError as error:
-        exit_with_problems([str(error)])
+    _refuse_unreadable_history(layout)
+    plan = build_plan(layout, settings_or_exit())
     print(as_json(plan) if args.format == "json" else as_text(plan))
     return 0
 
@@ -165,13 +165,29 @@ def _keep_head_file(layout: MigrationLayout, repository: Repository) -> None:
     print(f"renumber: rewrote versions/{path.name} (it names {', '.join(expected(script))})")
 
 
+def _refuse_unreadable_history(layout: MigrationLayout) -> None:
+    """Alembic cannot read a history where a revision builds on a squashed one (a KeyError):
+    the line `make check` and the migrator say, instead."""
+    found = squashed_parents(layout.versions_dir)
+    if found:
+        exit_with_problems([str(squashed) for squashed in found])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     run: Command = args.run
     try:
         return run(MigrationLayout.at(existing_alembic_ini(args.config)), args)
-    # What the user can fix: a missing file, no server, an unknown revision, nothing to merge.
-    except (CommandError, FileNotFoundError, RuntimeError, ValueError, RefusedError) as error:
+    # What the user can fix: a missing file, no server, an unknown revision, nothing to merge,
+    # a database that cannot be reached (the line names the setting).
+    except (
+        CommandError,
+        FileNotFoundError,
+        RuntimeError,
+        ValueError,
+        RefusedError,
+        DatabaseUnreachableError,
+    ) as error:
         exit_with_problems([str(error)])
 
 

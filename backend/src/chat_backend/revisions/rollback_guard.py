@@ -40,7 +40,7 @@ from sqlalchemy.exc import DBAPIError
 from chat_backend.config import exit_with_problems, settings_or_exit
 from chat_backend.db import environment_marker
 from chat_backend.db.alembic_config import alembic_ini_path
-from chat_backend.db.checkpoints import Checkpoint
+from chat_backend.db.checkpoints import Checkpoint, refuse_squashed_parents
 from chat_backend.db.local_guard import RefusedError, refusal
 from chat_backend.db.lock_timeouts import is_lock_timeout, lock_timeout_advice
 from chat_backend.db.migration_runtime import connection_for, migration_lock
@@ -214,6 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = settings_or_exit()
     config = Config(args.config)
     script = ScriptDirectory.from_config(config)
+    refuse_squashed_parents(script)
     with connection_for(None, settings) as connection, migration_lock(connection, settings):
         reason = refusal(settings.app_env, session=connection.connection.dbapi_connection)
         if reason is not None:

@@ -14,6 +14,8 @@ from pathlib import Path
 from sqlalchemy import URL, Connection, create_engine, select
 from sqlalchemy.pool import NullPool
 
+from chat_backend.config import Settings
+from chat_backend.db.connection_retry import connect
 from chat_backend.db.revision_checksums import EditedRevision, checksums, edited_revisions
 from chat_backend.revisions.checks.failure import Failure
 from chat_backend.revisions.layout import MigrationLayout
@@ -24,10 +26,27 @@ NO_SOURCE = (
 
 
 def check_applied(layout: MigrationLayout, url: URL) -> list[Failure]:
+    """The gate's check, on its own database at `url`."""
     engine = create_engine(url, poolclass=NullPool)
     with engine.connect() as connection:
-        edited = edited_revisions(connection, layout.script())
-        sources = _stored_sources(connection, [revision.revision for revision in edited])
+        return _edited(layout, connection)
+
+
+def check_configured_database(layout: MigrationLayout, settings: Settings) -> list[Failure]:
+    """`make applied`: the check on the database of the settings, reached as the migrator
+    reaches it; raises connection_retry.DatabaseUnreachableError (one line naming the
+    setting) when it cannot be."""
+    engine = create_engine(settings.url, poolclass=NullPool)
+    try:
+        with connect(engine, settings) as connection:
+            return _edited(layout, connection)
+    finally:
+        engine.dispose()
+
+
+def _edited(layout: MigrationLayout, connection: Connection) -> list[Failure]:
+    edited = edited_revisions(connection, layout.script())
+    sources = _stored_sources(connection, [revision.revision for revision in edited])
     root = layout.backend_dir.parent
     return [_failure(revision, sources.get(revision.revision), root) for revision in edited]
 
