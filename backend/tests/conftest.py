@@ -7,12 +7,13 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import secrets
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 from pytest_alembic.config import Config as PytestAlembicConfig
-from sqlalchemy import URL, Engine, create_engine
+from sqlalchemy import URL, Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
 from chat_backend.db.cluster import Cluster, mark
@@ -76,6 +77,23 @@ def admin(server_url: URL) -> Iterator[Engine]:
     engine = create_engine(server_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def production_login(admin: Engine, server_url: URL) -> Iterator[URL]:
+    """The test server's URL under a login of its own with a random password, for the tests
+    that run with APP_ENV=production: production refuses a placeholder password, and the
+    server's may be one (the stack's development default, when the tests run in the dev
+    container). A member of the server's user, so it reaches what that user owns."""
+    name, password = unique_name("production"), secrets.token_urlsafe(16)
+    with admin.connect() as connection:
+        connection.execute(
+            text(f'CREATE ROLE "{name}" LOGIN PASSWORD :password IN ROLE "{server_url.username}"'),
+            {"password": password},
+        )
+    yield server_url.set(username=name, password=password)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP ROLE "{name}"'))
 
 
 @pytest.fixture(scope="session")

@@ -142,10 +142,14 @@ def test_the_json_plan_says_the_same_for_tools(
 
 
 def test_in_production_the_plan_is_the_migrators_refusal(
-    switched: Switched, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    switched: Switched,
+    production_login: URL,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("APP_ENV", "production")
-    monkeypatch.setenv("POSTGRES_PASSWORD", "a-real-production-password")
+    url = production_login.set(database=switched.url.database)
+    monkeypatch.setenv("DATABASE_URL", url.render_as_string(hide_password=False))
     output = switched.plan(capsys).splitlines()
     [stop] = [i for i, line in enumerate(output) if "would stop before changing anything" in line]
     assert output[stop + 1].startswith(
