@@ -222,8 +222,11 @@ lint-workflows: ## Validate .github/workflows/*.yml against the GitHub-workflow 
 
 # Parallel workers (pytest-xdist): most of a test's time is spent waiting on PostgreSQL or
 # Docker, so twice as many workers as the CI machine's two cores keep both busy. A module
-# whose tests share one running stack stays on one worker (--dist loadgroup).
+# whose tests share one running stack stays on one worker (--dist loadgroup). The longest
+# work is handed out first, in the order tests/conftest.py gives (LONGEST_FIRST), not
+# xdist's order by number of tests, which started the dev container's long run last.
 TEST_WORKERS ?= 4
+DISTRIBUTION := --numprocesses $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 # The test environment's packages compiled up front: where PYTHONDONTWRITEBYTECODE is set (CI
 # machines, some shells), every Python the tests start would compile SQLAlchemy, pydantic and
 # the rest from source again (measured: `import sqlalchemy` 1.1 s instead of 0.3 s). Not a
@@ -233,12 +236,12 @@ COMPILED_ENV := cd backend && uv sync --frozen --compile-bytecode --quiet
 .PHONY: test
 test: lint ## Run every test: unit, database (real PostgreSQL) and end-to-end (real Compose), with branch coverage
 	$(COMPILED_ENV)
-	cd backend && uv run --frozen pytest --cov=chat_backend --numprocesses $(TEST_WORKERS) --dist loadgroup --durations 15 $${args-}
+	cd backend && uv run --frozen pytest --cov=chat_backend $(DISTRIBUTION) --durations 15 $${args-}
 
 .PHONY: test-fast
 test-fast: ## The edit loop: unit and database tests; no lint, no Compose, no coverage (args="-k reset" narrows it)
 	$(COMPILED_ENV)
-	cd backend && uv run --frozen pytest -m "not e2e" --numprocesses $(TEST_WORKERS) --dist loadgroup $${args-}
+	cd backend && uv run --frozen pytest -m "not e2e" $(DISTRIBUTION) $${args-}
 
 ##@ Debugging
 

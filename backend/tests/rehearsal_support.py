@@ -1,5 +1,6 @@
 """Helpers for the rehearsal tests: a pg_dump of a database at head with many users, made by
-the test server's own pg_dump, and a copy of the migrations with pending revisions on top."""
+a pg_dump of the test server's version, and a copy of the migrations with pending revisions on
+top."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 
 from chat_backend.db.cluster import Cluster
 from chat_backend.db.target import Target
-from chat_backend.revisions.throwaway_postgres import server_bin_dir
+from chat_backend.revisions.checks.schema_dump import pg_dump_for
 from tests.alembic_support import BACKEND_DIR, HEAD, LAST, LATER, NEXT, write_revision
 from tests.local_db_support import query
 from tests.reliability_support import command_env, migrations_copy
@@ -76,11 +77,11 @@ def make_dump(
 
 
 def pg_dump(server: Target, database: str, path: Path, dump_format: str = "c") -> None:
-    bin_dir = server_bin_dir()
-    assert bin_dir is not None, "the rehearsal tests need the PostgreSQL binaries on this host"
+    """The dump by a pg_dump of the server's major version, wherever it is installed: beside
+    the throwaway server's binaries on a host, the PostgreSQL client in the dev container."""
     subprocess.run(
         [
-            str(bin_dir / "pg_dump"),
+            str(pg_dump_for(server.url(database))),
             f"-F{dump_format}",
             "-h",
             str(server.host),

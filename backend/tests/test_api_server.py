@@ -20,8 +20,10 @@ from tests.waiting import wait_until
 
 SERVER_COMMAND = [sys.executable, "-m", "uvicorn", "chat_backend.api:app", "--host", "127.0.0.1"]
 START_TIMEOUT_S = 30.0
-# The settings a developer's shell might hold; each test states its own.
-SETTINGS_VARIABLES = ("DATABASE_URL", "ALEMBIC_CONFIG", "APP_ENV")
+# The settings a developer's shell might hold; each test states its own. WEB_CONCURRENCY is
+# uvicorn's own (the stack's containers, the dev container among them, set it): with workers,
+# uvicorn restarts a worker that exits on bad settings instead of exiting itself.
+SETTINGS_VARIABLES = ("DATABASE_URL", "ALEMBIC_CONFIG", "APP_ENV", "WEB_CONCURRENCY")
 
 
 def server_environment(**settings: str) -> dict[str, str]:

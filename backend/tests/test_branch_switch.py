@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from sqlalchemy import URL
 
 from chat_backend.config import load_settings
 from chat_backend.db.branch_marker import marked_branch, marker_comment
@@ -42,11 +43,13 @@ class Stack:
     target: Target
     monkeypatch: pytest.MonkeyPatch
 
-    def migrate(self, app_env: str = "development") -> None:
+    def migrate(self, app_env: str = "development", login: URL | None = None) -> None:
         """`alembic upgrade head` as the stack's migrator runs it: settings from the
-        environment, the checkout mounted at CHECKOUT_DIR."""
-        url = self.target.url(self.target.database).render_as_string(hide_password=False)
-        self.monkeypatch.setenv("DATABASE_URL", url)
+        environment, the checkout mounted at CHECKOUT_DIR; as `login` if given."""
+        url = self.target.url(self.target.database)
+        if login is not None:
+            url = url.set(username=login.username, password=login.password)
+        self.monkeypatch.setenv("DATABASE_URL", url.render_as_string(hide_password=False))
         self.monkeypatch.setenv("APP_ENV", app_env)
         self.monkeypatch.setenv("CHECKOUT_DIR", str(self.checkout))
         command.upgrade(self.layout.config(), "head")
@@ -197,8 +200,10 @@ def test_an_unknown_branch_says_so_in_one_line_then_rolls_back_as_before(
     assert stack.parked() == []
 
 
-def test_in_production_nothing_is_marked_parked_or_swapped(stack: Stack) -> None:
-    stack.migrate("production")
+def test_in_production_nothing_is_marked_parked_or_swapped(
+    stack: Stack, production_login: URL
+) -> None:
+    stack.migrate("production", production_login)
 
     assert stack.branch() is None
     assert stack.parked() == []

@@ -4,12 +4,13 @@ before connecting, the address libpq really reached, and what the database says 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg2  # type: ignore[import-untyped]
 import pytest
 
-from chat_backend.db import environment_marker
+from chat_backend.db import environment_marker, local_guard
 from chat_backend.db.cluster import Cluster, connect, mark
 from chat_backend.db.libpq_target import Connected
 from chat_backend.db.local_guard import RefusedError, is_local, refusal, require_local
@@ -39,9 +40,34 @@ def test_a_host_that_is_not_local_is_refused(host: str) -> None:
         require_local("development", options={"host": host})
 
 
-def test_the_compose_service_name_is_not_local_outside_a_container() -> None:
+def _resolver(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, nameserver: str) -> None:
+    """This process's resolv.conf, as the guard reads it: the tests run on a host, and in the
+    dev container, which is inside the stack's Compose network."""
+    resolv_conf = tmp_path / "resolv.conf"
+    resolv_conf.write_text(f"search example.com\nnameserver {nameserver}\n")
+    monkeypatch.setattr(local_guard, "COMPOSE_RESOLV_CONF", resolv_conf)
+
+
+def test_the_compose_service_name_is_not_local_outside_a_container(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """On the host, `db` is whatever /etc/hosts or DNS says: another machine, maybe."""
+    _resolver(monkeypatch, tmp_path, "192.0.2.53")
+
     assert refusal("development", options={"host": "db"}) is not None
+    assert not is_local(Connected(host="db", address="203.0.113.7"))
+
+
+def test_the_compose_service_name_is_local_inside_a_compose_network(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Docker's embedded DNS answers `db` with the project's own container; once connected,
+    the address must still be one `db` resolves to."""
+    _resolver(monkeypatch, tmp_path, local_guard.EMBEDDED_DNS)
+    monkeypatch.setattr(local_guard, "_addresses_of", lambda _name: {"172.18.0.2"})
+
+    assert refusal("development", options={"host": "db"}) is None
+    assert is_local(Connected(host="db", address="172.18.0.2"))
     assert not is_local(Connected(host="db", address="203.0.113.7"))
 
 

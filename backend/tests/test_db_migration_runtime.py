@@ -28,13 +28,17 @@ from tests.alembic_support import HEAD, migration_config
 from tests.waiting import wait_until
 
 WAITING = "Another migrator holds the migration lock; waiting for it to finish."
+# In this test's database only: pg_locks lists the whole server's, and the server may be
+# shared with the other workers' migrators (the stack's db, from the dev container).
 LOCK_HOLDERS = text(
     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-    "AND objid = (:key & 4294967295) AND classid = (:key >> 32)"
+    "AND objid = (:key & 4294967295) AND classid = (:key >> 32) "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 )
 LOCK_WAITERS = text(
     "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
-    "AND objid = (:key & 4294967295) AND classid = (:key >> 32)"
+    "AND objid = (:key & 4294967295) AND classid = (:key >> 32) "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 )
 
 

@@ -32,9 +32,12 @@ DROP_LAST_LOGIN = (
     'op.add_column("users", sa.Column("last_login_at", sa.TIMESTAMP(timezone=True)))',
 )
 # What must not change while make plan runs: the chain, the rows, and no snapshot database.
+# The databases named after this one (its snapshots and parked copies), not the server's:
+# other workers' tests create and drop theirs on a shared server (the dev container's db).
 STATE = (
     "SELECT (SELECT string_agg(version_num, ',') FROM alembic_version), "
-    "(SELECT count(*) FROM notes), (SELECT count(*) FROM pg_database)"
+    "(SELECT count(*) FROM notes), "
+    "(SELECT count(*) FROM pg_database WHERE starts_with(datname, current_database()))"
 )
 
 
@@ -142,10 +145,14 @@ def test_the_json_plan_says_the_same_for_tools(
 
 
 def test_in_production_the_plan_is_the_migrators_refusal(
-    switched: Switched, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    switched: Switched,
+    production_login: URL,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("APP_ENV", "production")
-    monkeypatch.setenv("POSTGRES_PASSWORD", "a-real-production-password")
+    url = production_login.set(database=switched.url.database)
+    monkeypatch.setenv("DATABASE_URL", url.render_as_string(hide_password=False))
     output = switched.plan(capsys).splitlines()
     [stop] = [i for i, line in enumerate(output) if "would stop before changing anything" in line]
     assert output[stop + 1].startswith(

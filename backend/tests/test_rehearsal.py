@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from sqlalchemy import URL
 
 from chat_backend.db.cluster import Cluster
 from chat_backend.db.target import Target
@@ -156,13 +157,15 @@ def test_a_bad_dump_is_one_line_exit_2_and_leaves_nothing(
 
 
 def test_production_is_refused_before_anything_is_made(
-    server: Target, local: Target, small_dump: Path, tmp_path: Path
+    server: Target, local: Target, small_dump: Path, tmp_path: Path, production_login: URL
 ) -> None:
+    login = production_login.set(database=local.database)
     result = rehearse(
         local,
         migrations_with(tmp_path / "migrations"),
         small_dump,
         APP_ENV="production",
+        DATABASE_URL=login.render_as_string(hide_password=False),
     )
     assert result.status == 2
     (line,) = result.stderr.splitlines()

@@ -223,10 +223,11 @@ def relay(port: int, target: URL) -> Iterator[None]:
 
 
 def test_database_that_comes_up_late_is_waited_for(backend: Path, empty_database_url: URL) -> None:
+    # The migrator is pointed at the relay, on this machine's loopback; the relay reaches the
+    # server wherever it is (here, or the stack's db from the dev container).
     port = free_port()
-    env = command_env(
-        **parts(empty_database_url, POSTGRES_PORT=str(port)), MIGRATION_CONNECT_TIMEOUT_S="60"
-    )
+    where = {"POSTGRES_HOST": "127.0.0.1", "POSTGRES_PORT": str(port)}
+    env = command_env(**parts(empty_database_url, **where), MIGRATION_CONNECT_TIMEOUT_S="60")
     migrator = subprocess.Popen(
         alembic_command("upgrade", "head"),
         cwd=backend,

@@ -120,14 +120,16 @@ def test_a_remote_host_from_libpq_is_refused_and_nothing_changes(
 
 
 def test_a_local_host_from_pghost_is_accepted(app: Target, tmp_path: Path) -> None:
-    """The other way round: libpq's variables that point at this machine are fine."""
+    """The other way round: libpq's variables that point at the test server are fine. Both
+    name its host: loopback on a host, the stack's `db` from the dev container (the service
+    file's host wins over PGHOST, so `localhost` would miss a server that is not here)."""
     passed = local_db(
         tmp_path,
         "reset",
         DATABASE_URL=hostless_url(app),
         PGHOST=str(app.host),
         PGSERVICE="app",
-        PGSERVICEFILE=service_file(tmp_path, "localhost"),
+        PGSERVICEFILE=service_file(tmp_path, str(app.host)),
     )
 
     assert passed.returncode == 0, passed.stderr

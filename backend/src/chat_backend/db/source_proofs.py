@@ -8,7 +8,8 @@ the database and outside git (MIGRATION_SOURCE_KEY_FILE: a Docker volume of the 
 file in the user's state directory on the host), and a source runs only when its HMAC proves it.
 
 The key is made on first use in development and test (32 random bytes, created atomically and
-readable by its owner only). Elsewhere it is only read: stored sources never run in production.
+readable by its owner only, or also by its folder's group where the folder is shared with that
+group on purpose: see _mode). Elsewhere it is only read: stored sources never run in production.
 """
 
 from __future__ import annotations
@@ -19,12 +20,17 @@ import hmac
 import logging
 import os
 import secrets
+import stat
 import tempfile
 from pathlib import Path
 
 log = logging.getLogger("alembic.runtime.migration")
 
 KEY_BYTES = 32
+# A folder with the setgid bit and group read and search is shared with its group on purpose:
+# the images' /var/lib/chat-backend (group chat-keys, backend/Dockerfile), where the dev
+# container's user reads the key as a member after the Dev Containers CLI gave it another uid.
+SHARED_FOLDER = stat.S_ISGID | stat.S_IRGRP | stat.S_IXGRP
 
 
 def proof(key: bytes, revision: str, source: str) -> str:
@@ -76,6 +82,7 @@ def _create(path: Path) -> bytes:
     try:
         with os.fdopen(descriptor, "wb") as file:
             file.write(secrets.token_bytes(KEY_BYTES))
+        os.chmod(temporary, _mode(path.parent))
         with contextlib.suppress(FileExistsError):
             os.link(temporary, path)
     finally:
@@ -84,3 +91,10 @@ def _create(path: Path) -> bytes:
     if key is None:
         raise OSError(f"{path} holds no {KEY_BYTES}-byte key")
     return key
+
+
+def _mode(folder: Path) -> int:
+    """The owner's alone (mkstemp's 0600), unless the folder is shared with its group; never
+    anyone else's, so a folder open to all (a key under /tmp) keeps the key private."""
+    shared = stat.S_IMODE(folder.stat().st_mode) & SHARED_FOLDER == SHARED_FOLDER
+    return 0o640 if shared else 0o600
