@@ -251,12 +251,15 @@ test-fast: ## The edit loop: unit and database tests; no lint, no Compose, no co
 DEBUG_API_PORT ?= 8000
 DEBUG_ADAPTER_PORT ?= 5678
 export DEBUG_API_PORT DEBUG_ADAPTER_PORT
+# One server process, the one debugpy runs: uvicorn would otherwise take WEB_CONCURRENCY (set
+# in the dev container, as in the stack) as its worker count, and breakpoints in the workers
+# would never be hit.
 
 .PHONY: debug
 debug: ## Serve the API under debugpy on port 8000; attach with VS Code's "debug the backend" (F5)
 	@echo "The API on http://localhost:$${DEBUG_API_PORT}; the debugger waits on 127.0.0.1:$${DEBUG_ADAPTER_PORT} (VS Code: Run and Debug, \"debug the backend\", F5)"
 	cd backend && exec uv run --frozen python -m debugpy --listen "127.0.0.1:$${DEBUG_ADAPTER_PORT}" \
-		-m uvicorn chat_backend.api:app --host 127.0.0.1 --port "$${DEBUG_API_PORT}"
+		-m uvicorn chat_backend.api:app --host 127.0.0.1 --port "$${DEBUG_API_PORT}" --workers 1
 
 ##@ Measurements
 

@@ -36,6 +36,7 @@ class Debugged:
     api: str
     api_port: int
     adapter_port: int
+    log: Path
 
 
 def attach_configuration() -> dict[str, Any]:
@@ -60,6 +61,9 @@ def debugged(database_url: URL, tmp_path: Path) -> Iterator[Debugged]:
         DATABASE_URL=database_url.render_as_string(hide_password=False),
         DEBUG_API_PORT=str(api_port),
         DEBUG_ADAPTER_PORT=str(adapter_port),
+        # As the dev container sets it (the stack's setting): uvicorn would read it as its
+        # worker count, and debugpy follows only the process it started.
+        WEB_CONCURRENCY="2",
     )
     log = tmp_path / "debug.log"
     with log.open("wb") as output:
@@ -79,7 +83,7 @@ def debugged(database_url: URL, tmp_path: Path) -> Iterator[Debugged]:
             START_TIMEOUT_S,
         )
         assert process.poll() is None, f"make debug exited:\n{log.read_text()}"
-        yield Debugged(api, api_port, adapter_port)
+        yield Debugged(api, api_port, adapter_port, log)
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=START_TIMEOUT_S)
@@ -146,3 +150,5 @@ def test_make_debug_serves_the_api_and_a_loopback_only_debugger_answers(debugged
     # A debugger runs whatever code its client sends: nobody else on the network may attach.
     assert listening_addresses(debugged.adapter_port) == {LOOPBACK_HEX}
     assert listening_addresses(debugged.api_port) == {LOOPBACK_HEX}
+    # One process serves, the one under the debugger: no worker processes beside it.
+    assert "Started parent process" not in debugged.log.read_text()
