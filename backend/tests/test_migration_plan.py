@@ -194,6 +194,102 @@ def test_make_plan_format_json_goes_through_the_makefile(database_url: URL) -> N
     assert docker_volumes() == volumes
 
 
+def test_an_unknown_format_is_one_line_and_exit_2(
+    database_url: URL, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url.render_as_string(hide_password=False))
+    with pytest.raises(SystemExit) as exited:
+        main(["plan", "--format", "xml"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (
+        "error: format: 'xml' is not a format of make plan: use format=json, or none\n"
+    )
+
+
+def test_a_stored_source_the_key_does_not_prove_is_said_so(
+    switched: Switched, capsys: pytest.CaptureFixture[str]
+) -> None:
+    engine = create_engine(switched.url, poolclass=NullPool)
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE alembic_version_checksums SET source = source || '# planted' "),
+        )
+    engine.dispose()
+
+    lines = switched.plan(capsys).splitlines()
+
+    assert any(
+        line.startswith("          proof: the key at ")
+        and line.endswith(
+            "(MIGRATION_SOURCE_KEY_FILE) does not prove its stored source; the migrator runs "
+            "only a source its own key proves, and stops otherwise"
+        )
+        for line in lines
+    )
+
+
+def test_an_applied_revision_run_from_another_source_is_marked(
+    switched: Switched, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Main's own revision under the number the feature branch's phantom holds: the database
+    says it is applied, but it ran the other branch's source."""
+    pending = switched.layout.versions_dir / f"{switched.pending}_drop_last_login.py"
+    pending.unlink()
+    add_revision(
+        switched.layout,
+        f"{switched.phantom}_add_phone.py",
+        revision=switched.phantom,
+        down_revision=HEAD,
+        upgrade='op.add_column("users", sa.Column("phone", sa.Text()))',
+        downgrade='op.drop_column("users", "phone")',
+    )
+
+    plan = json.loads(switched.plan(capsys, "--format", "json"))
+
+    [link] = [link for link in plan["chain"] if link["revision"] == switched.phantom]
+    assert link == {
+        "revision": switched.phantom,
+        "state": "applied",
+        "file": f"{switched.phantom}_add_phone.py",
+        "differs": True,
+    }
+    assert plan["changes_nothing"] is True
+
+
+def test_an_unreachable_database_is_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://chat:secret-pw@127.0.0.1:1/chat")
+    monkeypatch.setenv("MIGRATION_CONNECT_TIMEOUT_S", "0")
+    with pytest.raises(SystemExit) as exited:
+        main(["plan"])
+    assert exited.value.code == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: cannot reach the database at 127.0.0.1:1 (")
+    assert "secret-pw" not in line
+
+
+def test_without_a_key_here_the_proof_is_said_not_checked(
+    switched: Switched,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    # One path per run: rendering the pending revision's SQL for squawk runs env.py offline,
+    # which makes a key where there is none in development (as `make sql` and `make check` do).
+    monkeypatch.setenv("MIGRATION_SOURCE_KEY_FILE", str(tmp_path / "no-key-here"))
+    output = switched.plan(capsys)
+    monkeypatch.setenv("MIGRATION_SOURCE_KEY_FILE", str(tmp_path / "no-key-either"))
+    plan = json.loads(switched.plan(capsys, "--format", "json"))
+
+    assert (
+        f"          proof: not checked: there is no key at {tmp_path / 'no-key-here'} "
+        "(MIGRATION_SOURCE_KEY_FILE) here; the migrator runs only a source its own key "
+        "proves, and stops otherwise"
+    ) in output.splitlines()
+    assert plan["down"][0]["proven"] is None
+
+
 def docker_volumes() -> frozenset[str] | None:
     """The Docker volumes of this checkout's own Compose project; None where no Docker engine
     answers (nothing can create one there). Other projects' (the end-to-end tests') come and
