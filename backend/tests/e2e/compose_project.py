@@ -24,7 +24,9 @@ from docker.models.containers import Container
 from chat_backend.revisions.throwaway_postgres import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-# What a fresh clone holds that the stack needs; local environments and caches stay behind.
+# What a fresh clone holds that the stack needs; local environments and caches stay behind,
+# and so do coverage's data files: the processes the tests start write and combine them
+# meanwhile, and one gone between listing and copying failed the copy (seen in CI).
 COPY_IGNORE = shutil.ignore_patterns(
     ".git",
     ".venv",
@@ -34,6 +36,7 @@ COPY_IGNORE = shutil.ignore_patterns(
     ".ruff_cache",
     ".env",
     "backups",
+    ".coverage*",
 )
 NO_DOCKER = (
     "The end-to-end tests drive the real Docker Compose stack and could not reach Docker: "
