@@ -31,7 +31,11 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from chat_backend.config import exit_with_problems
-from chat_backend.db.revision_ids import declared_down_revision, revision_files
+from chat_backend.db.revision_ids import (
+    declared_down_revision,
+    parent_ids,
+    revision_files,
+)
 
 # Set in an Alembic config's attributes by the one caller that may drop a checkpoint's tables.
 DROP_ALLOWED = "chat_backend.checkpoint_drop_allowed"
@@ -136,8 +140,7 @@ def squashed_parents(versions_dir: Path) -> list[SquashedParent]:
         return []
     squashed = []
     for path in revision_files(versions_dir):
-        down = declared_down_revision(path.read_text(encoding="utf-8"), str(path))
-        parents = down if isinstance(down, tuple) else (down,) if down else ()
+        parents = parent_ids(declared_down_revision(path.read_text(encoding="utf-8"), str(path)))
         for checkpoint in found:
             gone = tuple(parent for parent in parents if checkpoint.squashed(parent))
             if gone:

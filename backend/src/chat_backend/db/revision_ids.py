@@ -39,6 +39,11 @@ def declared_down_revision(source: str, filename: str = "<revision>") -> DownRev
     return value if isinstance(value, str) else None
 
 
+def parent_ids(down: DownRevision) -> tuple[str, ...]:
+    """The revisions a `down_revision` names: none for the first, two or more for a merge."""
+    return down if isinstance(down, tuple) else ((down,) if down else ())
+
+
 def assigned(source: str, name: str, filename: str = "<revision>") -> object:
     """The literal assigned to `name` at the top level of `source` (None when it is not)."""
     for node in ast.parse(source, filename).body:

@@ -36,7 +36,7 @@ from chat_backend.db.database_snapshots import take_snapshot
 from chat_backend.db.local_guard import refusal
 from chat_backend.db.migration_runtime import connection_for, migration_lock
 from chat_backend.db.revision_checksums import checksums, ensure_table
-from chat_backend.db.revision_ids import DownRevision, declared_down_revision
+from chat_backend.db.revision_ids import DownRevision, declared_down_revision, parent_ids
 from chat_backend.db.sealed_transactions import sealed
 from chat_backend.db.source_proofs import is_proven, read_key
 
@@ -68,8 +68,7 @@ class StoredRevision:
 
     @property
     def parents(self) -> tuple[str, ...]:
-        down = self.down_revision
-        return down if isinstance(down, tuple) else ((down,) if down else ())
+        return parent_ids(self.down_revision)
 
 
 @dataclass(frozen=True)
