@@ -91,21 +91,12 @@ class Cluster:
 
     def clone(self, source: str, name: str) -> None:
         """Copy `source`, which nobody may be connected to (a sealed template is safe)."""
-        self._execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(source)
-            )
-        )
+        self._execute(_copying(source, name))
 
     def clone_live(self, source: str, name: str) -> None:
         """Copy `source` while applications use it: its sessions are ended, and new ones wait,
         for the few milliseconds of the copy (they reconnect afterwards)."""
-        self._alone_on(
-            source,
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(source)
-            ),
-        )
+        self._alone_on(source, _copying(source, name))
 
     def replace(self, name: str, source: str) -> None:
         """Make `name` a fresh copy of `source`, ending the sessions connected to the old one.
@@ -206,6 +197,12 @@ class Cluster:
         with self._connection.cursor() as cursor:
             cursor.execute(query, params)
             return list(cursor.fetchall())
+
+
+def _copying(source: str, name: str) -> sql.Composable:
+    return sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+        sql.Identifier(name), sql.Identifier(source)
+    )
 
 
 def _sealing(name: str, *, sealed: bool) -> sql.Composable:
