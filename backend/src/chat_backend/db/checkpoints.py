@@ -36,6 +36,7 @@ from chat_backend.db.revision_ids import (
     parent_ids,
     revision_files,
 )
+from chat_backend.exit_codes import FAILED
 
 # Set in an Alembic config's attributes by the one caller that may drop a checkpoint's tables.
 DROP_ALLOWED = "chat_backend.checkpoint_drop_allowed"
@@ -148,12 +149,12 @@ def squashed_parents(versions_dir: Path) -> list[SquashedParent]:
     return squashed
 
 
-def refuse_squashed_parents(script: ScriptDirectory) -> None:
-    """For env.py and the commands that read the history, before Alembic reads it: exit 1
-    with one line per revision that builds on a squashed one (nothing is changed)."""
+def refuse_squashed_parents(script: ScriptDirectory, *, code: int = FAILED) -> None:
+    """For env.py and the commands that read the history, before Alembic reads it: exit
+    `code` with one line per revision that builds on a squashed one (nothing is changed)."""
     found = squashed_parents(Path(script.versions))
     if found:
-        exit_with_problems([str(squashed) for squashed in found], code=1)
+        exit_with_problems([str(squashed) for squashed in found], code=code)
 
 
 def accepts(path: Path, recorded_sha256: str) -> bool:

@@ -18,9 +18,10 @@ from alembic.util import CommandError
 
 from chat_backend.config import exit_with_problems, settings_or_exit
 from chat_backend.db.alembic_config import existing_alembic_ini
-from chat_backend.db.checkpoints import squashed_parents
+from chat_backend.db.checkpoints import refuse_squashed_parents
 from chat_backend.db.connection_retry import DatabaseUnreachableError
 from chat_backend.db.local_guard import RefusedError
+from chat_backend.exit_codes import BAD_INPUT
 from chat_backend.revisions.branch_revisions import Repository
 from chat_backend.revisions.checks.applied import check_configured_database
 from chat_backend.revisions.checks.failure import Failure
@@ -96,7 +97,7 @@ def sql(layout: MigrationLayout, args: argparse.Namespace) -> int:
 
 
 def applied(layout: MigrationLayout, _args: argparse.Namespace) -> int:
-    _refuse_unreadable_history(layout)
+    refuse_squashed_parents(layout.script(), code=BAD_INPUT)
     failures = check_configured_database(layout, settings_or_exit())
     _report("applied revisions unchanged (checksums)", failures)
     return 1 if failures else 0
@@ -107,7 +108,7 @@ def plan_next_up(layout: MigrationLayout, args: argparse.Namespace) -> int:
         exit_with_problems(
             [f"format: {args.format!r} is not a format of make plan: use format=json, or none"]
         )
-    _refuse_unreadable_history(layout)
+    refuse_squashed_parents(layout.script(), code=BAD_INPUT)
     plan = build_plan(layout, settings_or_exit())
     print(as_json(plan) if args.format == "json" else as_text(plan))
     return 0
@@ -163,14 +164,6 @@ def _keep_head_file(layout: MigrationLayout, repository: Repository) -> None:
     path = write_head_file(script)
     repository.git("add", path.name)
     print(f"renumber: rewrote versions/{path.name} (it names {', '.join(expected(script))})")
-
-
-def _refuse_unreadable_history(layout: MigrationLayout) -> None:
-    """Alembic cannot read a history where a revision builds on a squashed one (a KeyError):
-    the line `make check` and the migrator say, instead."""
-    found = squashed_parents(layout.versions_dir)
-    if found:
-        exit_with_problems([str(squashed) for squashed in found])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
